@@ -1,0 +1,32 @@
+# The two commands: `make serve` runs the server on the embedded defaults, `make test` runs the
+# tests. Both create .venv and install the project on first use.
+
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: serve test lint bench-availability clean
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@touch $(STAMP)
+
+serve: $(STAMP)
+	$(BIN)/python -m bot serve
+
+test: $(STAMP)
+	$(BIN)/python -m pytest -q
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy .
+
+bench-availability: $(STAMP)
+	$(BIN)/python -m bench.availability
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,1 @@
+"""The aiohttp application: health, Plivo webhooks, the audio websocket, the JSON API."""
