@@ -1,0 +1,1 @@
+"""The reservation store: models, database, availability and booking rules, migrations."""
