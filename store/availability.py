@@ -12,6 +12,7 @@ import datetime as dt
 import enum
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from store.policy import BookingPolicy
 
@@ -33,8 +34,7 @@ class Reason(enum.StrEnum):
     FULL = "full"
 
 
-@dataclass(frozen=True, slots=True)
-class Holding:
+class Holding(NamedTuple):
     """Seats a confirmed reservation holds from ``starts_at`` for ``minutes``."""
 
     starts_at: dt.datetime
@@ -72,14 +72,18 @@ class Occupancy:
     """Seats taken over time, as a step function built from holdings.
 
     ``levels[i]`` seats are taken from ``points[i]`` until ``points[i + 1]``; before the first
-    point and after the last nothing is taken.
+    point and after the last nothing is taken. Holdings are ``(starts_at, minutes, party_size)``
+    triples: :class:`Holding` or database rows of the same shape.
     """
 
-    def __init__(self, holdings: Iterable[Holding]) -> None:
+    def __init__(self, holdings: Iterable[tuple[dt.datetime, int, int]]) -> None:
         changes: dict[dt.datetime, int] = {}
-        for holding in holdings:
-            changes[holding.starts_at] = changes.get(holding.starts_at, 0) + holding.party_size
-            changes[holding.ends_at] = changes.get(holding.ends_at, 0) - holding.party_size
+        spans: dict[int, dt.timedelta] = {}
+        for starts_at, minutes, party_size in holdings:
+            span = spans.get(minutes) or spans.setdefault(minutes, dt.timedelta(minutes=minutes))
+            ends_at = starts_at + span
+            changes[starts_at] = changes.get(starts_at, 0) + party_size
+            changes[ends_at] = changes.get(ends_at, 0) - party_size
         self.points = sorted(changes)
         self.levels: list[int] = []
         level = 0
@@ -143,7 +147,8 @@ def check(
         The availability, with alternatives when it is not available for a reason another time
         could fix.
     """
-    reason = _rule_reason(policy, starts_at, party_size, now)
+    local_now = policy.local_now(now)
+    reason = _rule_reason(policy, starts_at, party_size, local_now)
     dining = dt.timedelta(minutes=policy.dining_minutes)
     seats_left = 0
     if reason is Reason.AVAILABLE or reason is Reason.OFF_SLOT:
@@ -197,11 +202,10 @@ def search_range(
 
 
 def _rule_reason(
-    policy: BookingPolicy, starts_at: dt.datetime, party_size: int, now: dt.datetime
+    policy: BookingPolicy, starts_at: dt.datetime, party_size: int, local_now: dt.datetime
 ) -> Reason:
     """The first rule, other than capacity, that the request breaks."""
-    local_now = policy.local_now(now)
-    if party_size < 1:
+    if party_size < policy.min_party_size:
         return Reason.PARTY_TOO_SMALL
     if party_size > policy.max_party_size:
         return Reason.PARTY_TOO_LARGE
@@ -256,10 +260,11 @@ def _fitting_near(
 ) -> list[dt.datetime]:
     """Starts on ``day``'s windows that pass every rule for this party, nearest ``target`` first."""
     dining = dt.timedelta(minutes=policy.dining_minutes)
+    local_now = policy.local_now(now)
     fitting = [
         start
         for start in _slot_starts(policy, day)
-        if _rule_reason(policy, start, party_size, now) is Reason.AVAILABLE
+        if _rule_reason(policy, start, party_size, local_now) is Reason.AVAILABLE
         and occupancy.peak(start, start + dining) + party_size <= policy.seat_capacity
     ]
     fitting.sort(key=lambda start: (abs(start - target), start))

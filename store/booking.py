@@ -8,11 +8,11 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Select, select, text
+from sqlalchemy import Connection, Select, bindparam, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from store.audit import record_change, snapshot
-from store.availability import Availability, Holding, Occupancy, check, search_range
+from store.availability import Availability, Occupancy, Reason, check, search_range
 from store.db import Database
 from store.errors import BookingRejectedError, InvalidRequestError, NotFoundError
 from store.models import Reservation, ReservationSource, ReservationStatus, utcnow
@@ -66,8 +66,10 @@ class Bookings:
         self, policy: BookingPolicy, starts_at: dt.datetime, party_size: int
     ) -> Availability:
         """Whether ``party_size`` guests can sit down at ``starts_at``, with alternatives if not."""
-        async with self.db.read() as session:
-            return await _judge(session, policy, starts_at, party_size, self.clock())
+        now = self.clock()
+        return await self.db.run_read(
+            lambda connection: _judge(connection, policy, starts_at, party_size, now)
+        )
 
     async def book(
         self, policy: BookingPolicy, request: BookingRequest, *, actor: str
@@ -79,7 +81,7 @@ class Bookings:
                 the :class:`~store.availability.Reason` and the message says which.
         """
         async with self.db.write(policy.business_id) as session:
-            answer = await _judge(
+            answer = await _judge_in(
                 session, policy, request.starts_at, request.party_size, self.clock()
             )
             _require(answer)
@@ -141,7 +143,7 @@ class Bookings:
             for key, value in changes.items():
                 setattr(reservation, key, value)
             if moved and reservation.status is ReservationStatus.CONFIRMED:
-                answer = await _judge(
+                answer = await _judge_in(
                     session,
                     policy,
                     reservation.starts_at,
@@ -206,7 +208,47 @@ class Bookings:
             return list(found)
 
 
-async def _judge(
+def _judge(
+    connection: Connection,
+    policy: BookingPolicy,
+    starts_at: dt.datetime,
+    party_size: int,
+    now: dt.datetime,
+    *,
+    exclude_id: int | None = None,
+) -> Availability:
+    """Judge a request on the seats held now, reading no more rows than the answer needs.
+
+    Most requests fit and need only the holdings around the requested time. One that does not
+    fit reads its whole day for alternatives, and the following week only if that day has too
+    few. Synchronous, so that a read can run whole in one database thread.
+    """
+
+    def occupancy(start: dt.datetime, end: dt.datetime) -> Occupancy:
+        statement = _HOLDINGS if exclude_id is None else _HOLDINGS_EXCEPT
+        values = {
+            "business_id": policy.business_id,
+            "since": start - _LOOKBACK,
+            "until": end,
+            "exclude_id": exclude_id,
+        }
+        return Occupancy(connection.execute(statement, values))
+
+    dining = dt.timedelta(minutes=policy.dining_minutes)
+    held = occupancy(starts_at, starts_at + dining)
+    answer = check(policy, starts_at, party_size, held, now, with_alternatives=False)
+    if answer.available or answer.reason in _UNFIXABLE or not policy.alternatives:
+        return answer
+
+    for search_days in (0, SEARCH_DAYS):
+        held = occupancy(*search_range(policy, starts_at, search_days))
+        answer = check(policy, starts_at, party_size, held, now, search_days=search_days)
+        if len(answer.alternatives) >= policy.alternatives:
+            break
+    return answer
+
+
+async def _judge_in(
     session: AsyncSession,
     policy: BookingPolicy,
     starts_at: dt.datetime,
@@ -215,53 +257,34 @@ async def _judge(
     *,
     exclude_id: int | None = None,
 ) -> Availability:
-    """Judge a request on the seats held now; widen the query only when alternatives are due."""
-    dining = dt.timedelta(minutes=policy.dining_minutes)
-    occupancy = await _occupancy(session, policy, starts_at, starts_at + dining, exclude_id)
-    answer = check(policy, starts_at, party_size, occupancy, now, with_alternatives=False)
-    if answer.available or not policy.alternatives:
-        return answer
-
-    wide_start, wide_end = search_range(policy, starts_at, SEARCH_DAYS)
-    occupancy = await _occupancy(session, policy, wide_start, wide_end, exclude_id)
-    return check(policy, starts_at, party_size, occupancy, now, search_days=SEARCH_DAYS)
-
-
-async def _occupancy(
-    session: AsyncSession,
-    policy: BookingPolicy,
-    start: dt.datetime,
-    end: dt.datetime,
-    exclude_id: int | None,
-) -> Occupancy:
-    """Seats held by confirmed reservations overlapping ``[start, end)``."""
-    statement = holdings_query(policy.business_id, start, end)
-    if exclude_id is not None:
-        statement = statement.where(Reservation.id != exclude_id)
-    rows = await session.execute(statement)
-    return Occupancy(
-        Holding(starts_at, minutes, party)
-        for starts_at, minutes, party in rows
-        if starts_at + dt.timedelta(minutes=minutes) > start
+    """:func:`_judge` inside a write transaction, on the transaction's own connection."""
+    return await session.run_sync(
+        lambda sync_session: _judge(
+            sync_session.connection(), policy, starts_at, party_size, now, exclude_id=exclude_id
+        )
     )
 
 
 def holdings_query(
     business_id: str, start: dt.datetime, end: dt.datetime
 ) -> Select[dt.datetime, int, int]:
-    """Confirmed reservations that may overlap ``[start, end)``, answered from one index.
+    """Confirmed reservations that may overlap ``[start, end)``, with the values bound."""
+    return _HOLDINGS.params(business_id=business_id, since=start - _LOOKBACK, until=end)
 
-    The status test is a literal, not a bound parameter, so that SQLite can use the partial
-    index ``ix_reservations_holding``.
-    """
-    return select(
-        Reservation.starts_at, Reservation.duration_minutes, Reservation.party_size
-    ).where(
-        Reservation.business_id == business_id,
-        text("status = 'confirmed'"),
-        Reservation.starts_at > start - dt.timedelta(minutes=MAX_DINING_MINUTES),
-        Reservation.starts_at < end,
-    )
+
+_LOOKBACK = dt.timedelta(minutes=MAX_DINING_MINUTES)
+# Built once: the status test is a literal, not a bound parameter, so that SQLite can answer
+# from the partial covering index ``ix_reservations_holding``.
+_HOLDINGS = select(
+    Reservation.starts_at, Reservation.duration_minutes, Reservation.party_size
+).where(
+    Reservation.business_id == bindparam("business_id"),
+    text("status = 'confirmed'"),
+    Reservation.starts_at > bindparam("since", type_=Reservation.starts_at.type),
+    Reservation.starts_at < bindparam("until", type_=Reservation.starts_at.type),
+)
+_HOLDINGS_EXCEPT = _HOLDINGS.where(Reservation.id != bindparam("exclude_id"))
+_UNFIXABLE = (Reason.PARTY_TOO_SMALL, Reason.PARTY_TOO_LARGE)
 
 
 def _require(answer: Availability) -> None:
@@ -274,7 +297,7 @@ def describe(answer: Availability) -> str:
     when = answer.starts_at.strftime("%Y-%m-%d %H:%M")
     texts = {
         "available": f"{answer.seats_left} seats are free at {when}",
-        "party_too_small": "the party must have at least one guest",
+        "party_too_small": f"a party of {answer.party_size} is smaller than we can book",
         "party_too_large": f"a party of {answer.party_size} is larger than we can book",
         "in_past": f"{when} has already passed",
         "too_soon": f"{when} is too soon to book",

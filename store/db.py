@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Any, TypeVar
 
-from sqlalchemy import event, text
+from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -18,44 +19,73 @@ from sqlalchemy.ext.asyncio import (
 )
 
 SQLITE_BUSY_TIMEOUT_MS = 10_000
+SQLITE_READER_THREADS = 4
+
+T = TypeVar("T")
 
 
 class Database:
     """One database: its engine, its sessions, and the one way to write to it.
 
-    Reads use :meth:`read`. Writes that must not race (bookings) use :meth:`write`, which on
-    SQLite takes the database's write lock up front (``BEGIN IMMEDIATE``), so the check and the
-    insert see the same rows even across server processes, and on PostgreSQL takes a
-    transaction-scoped advisory lock per key. Within one process SQLite writers also queue on an
-    ``asyncio.Lock`` rather than spin in SQLite's busy handler.
+    Reads use :meth:`read` (an ORM session) or, on hot paths, :meth:`run_read`. Writes that
+    must not race (bookings) use :meth:`write`, which on SQLite takes the database's write lock
+    up front (``BEGIN IMMEDIATE``), so the check and the insert see the same rows even across
+    server processes, and on PostgreSQL takes a transaction-scoped advisory lock per key. Within
+    one process SQLite writers also queue on an ``asyncio.Lock`` rather than spin in SQLite's
+    busy handler.
 
     Args:
         url: A SQLAlchemy async URL (``sqlite+aiosqlite:///./vartalaap.db``,
-            ``postgresql+asyncpg://...``).
+            ``postgresql+asyncpg://...``). SQLite must be a file, not ``:memory:``.
         echo: Log SQL statements (parameters are never logged).
     """
 
     def __init__(self, url: str, *, echo: bool = False) -> None:
         self.url = make_url(url)
         self.is_sqlite = self.url.get_backend_name() == "sqlite"
-        self.engine: AsyncEngine = create_async_engine(
-            self.url, echo=echo, hide_parameters=True, **self._engine_options()
-        )
+        options: dict[str, Any] = {"echo": echo, "hide_parameters": True}
+        if self.is_sqlite:
+            if self.url.database in (None, "", ":memory:"):
+                raise ValueError("the SQLite database must be a file, not in memory")
+            options["connect_args"] = {"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}
+        else:
+            options["pool_pre_ping"] = True
+        self.engine: AsyncEngine = create_async_engine(self.url, **options)
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
         self._sqlite_writer = asyncio.Lock()
+        self._sync_engine: Engine | None = None
+        self._readers: ThreadPoolExecutor | None = None
         if self.is_sqlite:
-            _tune_sqlite(self.engine)
-
-    def _engine_options(self) -> dict[str, Any]:
-        if not self.is_sqlite:
-            return {"pool_pre_ping": True}
-        return {"connect_args": {"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}}
+            _tune_sqlite(self.engine.sync_engine)
+            options["connect_args"] = {**options["connect_args"], "check_same_thread": False}
+            self._sync_engine = create_engine(self.url.set(drivername="sqlite"), **options)
+            _tune_sqlite(self._sync_engine)
+            self._readers = ThreadPoolExecutor(SQLITE_READER_THREADS, "sqlite-reader")
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncSession]:
         """A session for reading; any changes made in it are discarded."""
         async with self.sessions() as session:
             yield session
+
+    async def run_read(self, work: Callable[[Connection], T]) -> T:
+        """Run a synchronous read against a connection, for latency-critical reads.
+
+        On SQLite the whole of ``work`` runs in a reader thread on a plain ``sqlite3``
+        connection: one thread hop however many statements it runs, where aiosqlite costs a hop
+        per cursor operation. Without an explicit ``BEGIN``, each statement is its own snapshot.
+        Elsewhere it runs through the async engine.
+        """
+        if self._sync_engine is None or self._readers is None:
+            async with self.engine.connect() as connection:
+                return await connection.run_sync(work)
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._readers, self._read_in_thread, work)
+
+    def _read_in_thread(self, work: Callable[[Connection], T]) -> T:
+        assert self._sync_engine is not None
+        with self._sync_engine.connect() as connection:
+            return work(connection.execution_options(sqlite_begin="NONE"))
 
     @asynccontextmanager
     async def write(self, lock_key: str = "") -> AsyncIterator[AsyncSession]:
@@ -91,19 +121,23 @@ class Database:
             await conn.execute(text("SELECT 1"))
 
     async def close(self) -> None:
-        """Close every pooled connection."""
+        """Close every pooled connection and the reader threads."""
         await self.engine.dispose()
+        if self._sync_engine is not None:
+            self._sync_engine.dispose()
+        if self._readers is not None:
+            self._readers.shutdown(wait=True)
 
 
-def _tune_sqlite(engine: AsyncEngine) -> None:
+def _tune_sqlite(engine: Engine) -> None:
     """WAL, a busy timeout, foreign keys, and BEGIN statements the store controls.
 
     pysqlite's own transaction handling issues a deferred ``BEGIN`` lazily, which lets two
     writers both read before either writes. Turning it off and emitting ``BEGIN`` ourselves makes
-    ``BEGIN IMMEDIATE`` possible for writers.
+    ``BEGIN IMMEDIATE`` possible for writers, and no ``BEGIN`` at all for one-statement reads.
     """
 
-    @event.listens_for(engine.sync_engine, "connect")
+    @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
@@ -113,7 +147,8 @@ def _tune_sqlite(engine: AsyncEngine) -> None:
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
 
-    @event.listens_for(engine.sync_engine, "begin")
-    def _on_begin(conn: Any) -> None:
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Connection) -> None:
         mode = conn.get_execution_options().get("sqlite_begin", "")
-        conn.exec_driver_sql(f"BEGIN {mode}".strip())
+        if mode != "NONE":
+            conn.exec_driver_sql(f"BEGIN {mode}".strip())

@@ -7,6 +7,7 @@ into a :class:`BookingPolicy`, and everything that books or checks availability 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
@@ -50,6 +51,7 @@ class BookingPolicy:
         dining_minutes: How long a table is held for one booking.
         seat_capacity: Seats available at any one moment.
         max_party_size: Largest party the bot or the API may book.
+        min_party_size: Smallest party that may book a table.
         min_notice_minutes: How far ahead of its start a booking must be made.
         horizon_days: Bookings open this many days ahead (today + horizon is the last day).
         last_seating_minutes: The last booking starts this long before a window closes.
@@ -58,12 +60,13 @@ class BookingPolicy:
 
     business_id: str
     timezone: str = "Asia/Kolkata"
-    weekly_hours: dict[int, tuple[OpeningWindow, ...]] = field(default_factory=dict)
+    weekly_hours: Mapping[int, tuple[OpeningWindow, ...]] = field(default_factory=dict)
     closed_dates: frozenset[dt.date] = frozenset()
     slot_minutes: int = 30
     dining_minutes: int = 90
     seat_capacity: int = 40
     max_party_size: int = 10
+    min_party_size: int = 1
     min_notice_minutes: int = 60
     horizon_days: int = 30
     last_seating_minutes: int = 60
@@ -75,8 +78,12 @@ class BookingPolicy:
             raise ValueError(f"dining_minutes must be 1..{MAX_DINING_MINUTES}")
         if self.slot_minutes < 1 or 1440 % self.slot_minutes:
             raise ValueError("slot_minutes must divide a day evenly")
-        if self.max_party_size > self.seat_capacity:
-            raise ValueError("max_party_size cannot exceed seat_capacity")
+        if not 1 <= self.min_party_size <= self.max_party_size <= self.seat_capacity:
+            raise ValueError("need 1 <= min_party_size <= max_party_size <= seat_capacity")
+        if set(self.weekly_hours) - set(range(1, 8)):
+            raise ValueError("weekly_hours keys are ISO weekdays 1..7")
+        if self.horizon_days < 1 or self.min_notice_minutes < 0 or self.alternatives < 0:
+            raise ValueError("horizon_days must be >= 1; notice and alternatives >= 0")
         ZoneInfo(self.timezone)
 
     @property

@@ -1,0 +1,1 @@
+"""One call assembled: configuration, prompts, tools, services, pipeline, command line."""
