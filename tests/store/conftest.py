@@ -19,7 +19,7 @@ LATE_DINNER = OpeningWindow(dt.time(19, 0), dt.time(1, 0))
 
 
 def make_policy(**overrides: object) -> BookingPolicy:
-    hours = {day: (LUNCH, DINNER) for day in range(1, 6)}
+    hours: dict[int, tuple[OpeningWindow, ...]] = dict.fromkeys(range(1, 6), (LUNCH, DINNER))
     hours[5] = (LUNCH, LATE_DINNER)  # Friday runs past midnight
     hours[6] = (LUNCH, LATE_DINNER)
     hours[7] = (LUNCH,)

@@ -166,7 +166,7 @@ def test_occupancy_peak_matches_minute_by_minute_count(held, start):
 @settings(max_examples=150, deadline=None)
 @given(window=windows, starts_at=moments, party=st.integers(1, 8), held=holdings)
 def test_check_available_means_every_rule_holds(window, starts_at, party, held):
-    policy = make_policy(weekly_hours={day: (window,) for day in range(1, 8)})
+    policy = make_policy(weekly_hours=dict.fromkeys(range(1, 8), (window,)))
     answer = check(policy, starts_at, party, Occupancy(held), NOW, search_days=2)
     for candidate in ((starts_at,) if answer.available else ()) + answer.alternatives:
         opening_day = next(
@@ -205,7 +205,7 @@ def test_check_crossing_window_seats_after_midnight_on_opening_day_only(window, 
 def test_check_horizon_boundary_is_inclusive(horizon, offset):
     always = OpeningWindow(dt.time(0, 0), dt.time(0, 0))  # 24 hours, every day
     policy = make_policy(
-        weekly_hours={d: (always,) for d in range(1, 8)},
+        weekly_hours=dict.fromkeys(range(1, 8), (always,)),
         horizon_days=horizon,
         last_seating_minutes=0,
         closed_dates=frozenset(),

@@ -1,0 +1,64 @@
+"""The application factory: state, resources opened and closed with the app, and routes."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+
+from aiohttp import web
+from loguru import logger
+
+from api import health
+from api.keys import BOOKINGS, BUSINESSES, DATABASE, SETTINGS
+from bot.config import BusinessRegistry, Settings
+from store.booking import Bookings
+from store.db import Database
+from store.migrate import upgrade
+
+MAX_BODY_BYTES = 64 * 1024
+
+
+def create_app(settings: Settings, businesses: BusinessRegistry) -> web.Application:
+    """Build the aiohttp application.
+
+    Args:
+        settings: Process settings (database URL, keys, public URL).
+        businesses: The live business configuration; reloads take effect for new requests.
+
+    Returns:
+        The application, its database opened and migrated on start-up and closed on cleanup.
+    """
+    app = web.Application(client_max_size=MAX_BODY_BYTES)
+    app[SETTINGS] = settings
+    app[BUSINESSES] = businesses
+    app.cleanup_ctx.append(_database)
+    app.cleanup_ctx.append(_config_reload)
+    app.router.add_routes(health.routes)
+    return app
+
+
+async def _database(app: web.Application) -> AsyncIterator[None]:
+    """Open the database, bring its schema up to date, and close it on shutdown."""
+    settings = app[SETTINGS]
+    database = Database(settings.database_url)
+    await upgrade(database)
+    logger.info("database ready at {}", settings.database_url_for_logs)
+    app[DATABASE] = database
+    app[BOOKINGS] = Bookings(database)
+    yield
+    await database.close()
+
+
+async def _config_reload(app: web.Application) -> AsyncIterator[None]:
+    """Reload ``bots.yaml`` on SIGHUP and, if enabled, when the file changes."""
+    settings, registry = app[SETTINGS], app[BUSINESSES]
+    loop = asyncio.get_running_loop()
+    registry.install_sighup(loop)
+    watcher = None
+    if settings.watch_enabled:
+        watcher = asyncio.create_task(registry.watch(settings.config_watch_secs))
+    yield
+    registry.uninstall_sighup(loop)
+    if watcher is not None:
+        watcher.cancel()
+        await asyncio.gather(watcher, return_exceptions=True)

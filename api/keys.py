@@ -1,0 +1,14 @@
+"""Typed keys for the state the application shares between its handlers."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from bot.config import BusinessRegistry, Settings
+from store.booking import Bookings
+from store.db import Database
+
+SETTINGS = web.AppKey("settings", Settings)
+BUSINESSES = web.AppKey("businesses", BusinessRegistry)
+DATABASE = web.AppKey("database", Database)
+BOOKINGS = web.AppKey("bookings", Bookings)

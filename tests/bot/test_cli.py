@@ -1,0 +1,46 @@
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def run_bot(*args: str, cwd: Path, **env: str) -> subprocess.CompletedProcess[str]:
+    environment = {k: v for k, v in os.environ.items() if k not in {"PORT", "BOTS_PATH"}}
+    environment["PYTHONPATH"] = str(ROOT)
+    environment.update(env)
+    return subprocess.run(
+        [sys.executable, "-m", "bot", *args],
+        cwd=cwd,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def test_check_config_accepts_shipped_file(tmp_path: Path):
+    result = run_bot("check-config", cwd=tmp_path, BOTS_PATH=str(ROOT / "bots.yaml"))
+    assert result.returncode == 0, result.stderr
+    assert "himalayan-kitchen" in result.stdout
+
+
+@pytest.mark.parametrize("command", ["check-config", "serve"])
+def test_broken_bots_yaml_fails_at_start_with_key_path(tmp_path: Path, command: str):
+    broken = (ROOT / "bots.yaml").read_text().replace('"12:00-15:30"', '"12:00-25:30"', 1)
+    (tmp_path / "bots.yaml").write_text(broken)
+    result = run_bot(command, cwd=tmp_path, DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path}/x.db")
+    assert result.returncode == 2
+    assert "bots.yaml" in result.stderr
+    assert "businesses[himalayan-kitchen].hours.tue" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_bad_environment_names_the_variable(tmp_path: Path):
+    result = run_bot("check-config", cwd=tmp_path, PORT="eighty")
+    assert result.returncode == 2
+    assert "PORT" in result.stderr
+    assert "Traceback" not in result.stderr
