@@ -12,7 +12,7 @@ ROOT = Path(__file__).resolve().parents[2]
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
     return Settings(
-        _env_file=None,  # type: ignore[call-arg]
+        _env_file=None,
         database_url=f"sqlite+aiosqlite:///{tmp_path / 'api.db'}",
         bots_path=ROOT / "bots.yaml",
         config_watch_secs=0,
