@@ -9,7 +9,12 @@ from aiohttp import web
 from loguru import logger
 
 from api import health
-from api.keys import BOOKINGS, BUSINESSES, DATABASE, SETTINGS
+from api.auth import admin_auth
+from api.crud import crud_endpoints
+from api.endpoint import add_endpoints
+from api.errors import error_middleware
+from api.keys import BOOKINGS, BUSINESSES, DATABASE, ENDPOINTS, SETTINGS
+from api.resources import calls, reservations
 from bot.config import BusinessRegistry, Settings
 from store.booking import Bookings
 from store.db import Database
@@ -28,12 +33,30 @@ def create_app(settings: Settings, businesses: BusinessRegistry) -> web.Applicat
     Returns:
         The application, its database opened and migrated on start-up and closed on cleanup.
     """
-    app = web.Application(client_max_size=MAX_BODY_BYTES)
+    app = web.Application(
+        client_max_size=MAX_BODY_BYTES,
+        middlewares=[error_middleware, admin_auth(settings.admin_token)],
+    )
     app[SETTINGS] = settings
     app[BUSINESSES] = businesses
     app.cleanup_ctx.append(_database)
     app.cleanup_ctx.append(_config_reload)
     app.router.add_routes(health.routes)
+
+    endpoints = [
+        *reservations.endpoints(),
+        *crud_endpoints(calls.CALL_LOGS),
+        *crud_endpoints(calls.PREFERENCES),
+        *crud_endpoints(calls.FOLLOWUPS),
+        *crud_endpoints(calls.AUDIT_LOG),
+    ]
+    add_endpoints(app, endpoints)
+    app[ENDPOINTS] = endpoints
+    if settings.admin_token is None:
+        logger.warning(
+            "ADMIN_TOKEN is not set: the admin API (/api/...) answers 503 until it is. Set one,"
+            " e.g. ADMIN_TOKEN=$(python -c 'import secrets; print(secrets.token_urlsafe(32))')"
+        )
     return app
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from api.endpoint import Endpoint
 from bot.config import BusinessRegistry, Settings
 from store.booking import Bookings
 from store.db import Database
@@ -12,3 +13,4 @@ SETTINGS = web.AppKey("settings", Settings)
 BUSINESSES = web.AppKey("businesses", BusinessRegistry)
 DATABASE = web.AppKey("database", Database)
 BOOKINGS = web.AppKey("bookings", Bookings)
+ENDPOINTS = web.AppKey("endpoints", list[Endpoint])

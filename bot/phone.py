@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 
 MIN_DIGITS = 8
@@ -94,3 +95,14 @@ def mask_phone(number: str | int | None) -> str:
     digits = normalised[1:]
     hidden = len(digits) - 6
     return f"+{digits[:2]}{'*' * hidden}{digits[-4:]}"
+
+
+def phone_hash(number: str) -> str:
+    """A stable lookup key for a caller's number that does not reveal it at a glance.
+
+    Used where a record must be found again by number without storing it (call logs, caller
+    preferences). Computed from the E.164 form, so any spelling of a number gives one key.
+    """
+    # TODO(privacy): a keyed hash (HMAC with a deployment secret) would resist brute force over
+    # the ~10^10 Indian mobile numbers; it needs a key-rotation story first.
+    return hashlib.sha256(f"vartalaap:{normalise_phone(number)}".encode()).hexdigest()

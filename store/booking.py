@@ -114,7 +114,9 @@ class Bookings:
         """Change fields of a reservation; moves and resizes are judged by the rules first.
 
         A confirmed reservation that moves, grows, or comes back from cancelled must fit, not
-        counting the seats it already holds itself.
+        counting the seats it already holds itself. ``changes`` may give ``date`` and ``time``
+        separately instead of ``starts_at``; the other half comes from the reservation as it is
+        inside the transaction.
 
         Raises:
             NotFoundError: No such reservation for this business.
@@ -129,13 +131,14 @@ class Bookings:
             "updated_at",
             "duration_minutes",
         }
-        unknown = set(changes) - editable
+        unknown = set(changes) - editable - {"date", "time"}
         if unknown:
             raise InvalidRequestError(f"cannot change: {', '.join(sorted(unknown))}")
 
         async with self.db.write(policy.business_id) as session:
             reservation = await _get_for_update(session, policy.business_id, reservation_id)
             before = snapshot(reservation)
+            changes = _with_start(changes, reservation.starts_at)
             moved = any(
                 key in _HOLDING_FIELDS and changes[key] != getattr(reservation, key)
                 for key in changes
@@ -180,6 +183,26 @@ class Bookings:
             await session.flush()
             record_change(session, actor=actor, action="cancel", record=reservation, before=before)
         return reservation
+
+    async def delete(self, business_id: str, reservation_id: int, *, actor: str) -> None:
+        """Delete a reservation for good (cancelling keeps it on record; prefer that).
+
+        Raises:
+            NotFoundError: No such reservation for this business.
+        """
+        async with self.db.write(business_id) as session:
+            reservation = await _get_for_update(session, business_id, reservation_id)
+            before = snapshot(reservation)
+            await session.delete(reservation)
+            record_change(session, actor=actor, action="delete", record=reservation, before=before)
+
+    async def business_of(self, reservation_id: int) -> str | None:
+        """The business a reservation belongs to, if it exists."""
+        async with self.db.read() as session:
+            found = await session.scalar(
+                select(Reservation.business_id).where(Reservation.id == reservation_id)
+            )
+            return found
 
     async def find_by_code(self, business_id: str, code: str) -> Reservation | None:
         """The reservation with this booking code, if any (case and spaces ignored)."""
@@ -308,6 +331,15 @@ def describe(answer: Availability) -> str:
         "full": f"there is no room for {answer.party_size} at {when}",
     }
     return texts[answer.reason.value]
+
+
+def _with_start(changes: Mapping[str, Any], current: dt.datetime) -> dict[str, Any]:
+    """``changes`` with any ``date``/``time`` folded into ``starts_at``."""
+    folded = dict(changes)
+    day, moment = folded.pop("date", None), folded.pop("time", None)
+    if day is not None or moment is not None:
+        folded["starts_at"] = dt.datetime.combine(day or current.date(), moment or current.time())
+    return folded
 
 
 async def _get_for_update(

@@ -38,6 +38,13 @@ class BookingRejectedError(VartalaapError):
     status = 409
 
 
+class ConflictError(VartalaapError):
+    """The request clashes with a record that already exists."""
+
+    code = "conflict"
+    status = 409
+
+
 class InvalidRequestError(VartalaapError):
     """A request is malformed in a way its schema could not catch."""
 

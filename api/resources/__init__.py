@@ -1,0 +1,1 @@
+"""The JSON API's resources, each built with the CRUD generator plus its own routes."""
