@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import importlib.metadata
 from collections.abc import AsyncIterator
+from typing import Any
 
 from aiohttp import web
 from loguru import logger
@@ -11,9 +13,11 @@ from loguru import logger
 from api import health
 from api.auth import admin_auth
 from api.crud import crud_endpoints
-from api.endpoint import add_endpoints
+from api.docs import docs_routes
+from api.endpoint import Endpoint, add_endpoints
 from api.errors import error_middleware
 from api.keys import BOOKINGS, BUSINESSES, DATABASE, ENDPOINTS, SETTINGS
+from api.openapi import SERVICE_PATHS, openapi_document
 from api.resources import calls, reservations
 from bot.config import BusinessRegistry, Settings
 from store.booking import Bookings
@@ -52,12 +56,25 @@ def create_app(settings: Settings, businesses: BusinessRegistry) -> web.Applicat
     ]
     add_endpoints(app, endpoints)
     app[ENDPOINTS] = endpoints
+    app.router.add_routes(docs_routes(lambda: _document(app)))
     if settings.admin_token is None:
         logger.warning(
             "ADMIN_TOKEN is not set: the admin API (/api/...) answers 503 until it is. Set one,"
             " e.g. ADMIN_TOKEN=$(python -c 'import secrets; print(secrets.token_urlsafe(32))')"
         )
     return app
+
+
+def _document(app: web.Application) -> dict[str, Any]:
+    """The OpenAPI document of every route the app serves."""
+    endpoints: list[Endpoint] = app[ENDPOINTS]
+    return openapi_document(
+        endpoints,
+        title="Vartalaap API",
+        version=importlib.metadata.version("vartalaap"),
+        description="Admin API of the Vartalaap reservation voice bot.",
+        extra_paths=SERVICE_PATHS,
+    )
 
 
 async def _database(app: web.Application) -> AsyncIterator[None]:

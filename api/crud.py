@@ -9,6 +9,7 @@ and hand-written endpoints sit beside the generated ones.
 from __future__ import annotations
 
 import enum
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Generic, Protocol, TypeVar, cast
@@ -116,7 +117,8 @@ def crud_endpoints(resource: Resource[Any]) -> list[Endpoint]:
     """The endpoints of a resource: its hand-written ones first, then the generated ones."""
     model, read = resource.model, resource.read
     writer: Writer[Any] = resource.writer or AuditedWriter(resource.model, resource.name)
-    slug = resource.name.lower().replace(" ", "_")
+    slug = re.sub(r"[^a-z0-9]+", "_", resource.name.lower())
+    plural = resource.tag.replace("-", "_")
     item = f"{resource.prefix}/{{id}}"
     missing = f"{resource.name} not found"
 
@@ -178,7 +180,7 @@ def crud_endpoints(resource: Resource[Any]) -> list[Endpoint]:
                 list_records,
                 f"List {name.lower()}s",
                 resource.tag,
-                f"list_{slug}s",
+                f"list_{plural}",
                 query_model=resource.filters,
                 response=cast(Any, Page)[read],
             )
