@@ -70,6 +70,14 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = Field(8080, ge=1, le=65535)
     config_watch_secs: float = Field(2.0, ge=0)
+    # Where the engines and Plivo's REST API live; tests and benchmarks point them at fakes.
+    deepgram_url: Annotated[str, AfterValidator(_base_url)] = "https://api.deepgram.com"
+    groq_url: Annotated[str, AfterValidator(_base_url)] = "https://api.groq.com/openai/v1"
+    plivo_api_url: Annotated[str, AfterValidator(_base_url)] = "https://api.plivo.com"
+    # Signs the audio websocket's one-time tokens; every server process must share it. Unset,
+    # it is derived from PLIVO_AUTH_TOKEN, or drawn at random for a single process.
+    stream_token_secret: SecretStr | None = None
+    stream_token_ttl_secs: float = Field(30.0, gt=0, le=600)
 
     @property
     def database_url_for_logs(self) -> str:

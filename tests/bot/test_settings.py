@@ -20,6 +20,11 @@ VARIABLES = (
     "HOST",
     "PORT",
     "CONFIG_WATCH_SECS",
+    "DEEPGRAM_URL",
+    "GROQ_URL",
+    "PLIVO_API_URL",
+    "STREAM_TOKEN_SECRET",
+    "STREAM_TOKEN_TTL_SECS",
 )
 SECRETS = {
     "DEEPGRAM_API_KEY": "dg-secret-0123456789abcdef",
