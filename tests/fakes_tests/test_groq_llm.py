@@ -19,7 +19,7 @@ from tests.fakes.groq_llm import FakeGroq
 from tests.fakes.groq_script import Failure, Reply, ToolCall
 from tests.fakes_tests.harness import run_until
 
-BOOK_TABLE = {
+BOOK_TABLE: dict[str, Any] = {
     "name": "book_table",
     "description": "Book a table",
     "properties": {

@@ -195,13 +195,13 @@ async def test_interop_with_pipecat_plivo_serializer() -> None:
                     await serializer.setup(SimpleNamespace(audio_in_sample_rate=16000))  # type: ignore[arg-type]
                     # 8 kHz output, as the pipeline should produce: no resampler delay.
                     out = OutputAudioRawFrame(audio=tone(0.3), sample_rate=8000, num_channels=1)
-                    await ws.send_str(await serializer.serialize(out))
+                    await ws.send_str(str(await serializer.serialize(out)))
                 elif serializer is not None:
                     frame = await serializer.deserialize(msg.data)
                     if isinstance(frame, InputAudioRawFrame):
                         inbound.append(frame)
                     if data["event"] == "media" and data["media"]["chunk"] == 10:
-                        await ws.send_str(await serializer.serialize(InterruptionFrame()))
+                        await ws.send_str(str(await serializer.serialize(InterruptionFrame())))
             self.untrack_websocket(ws)
             return ws
 
