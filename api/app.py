@@ -10,16 +10,17 @@ from typing import Any
 from aiohttp import web
 from loguru import logger
 
-from api import health
+from api import audio_ws, health, plivo
 from api.auth import admin_auth
 from api.crud import crud_endpoints
 from api.docs import docs_routes
 from api.endpoint import Endpoint, add_endpoints
 from api.errors import error_middleware
-from api.keys import BOOKINGS, BUSINESSES, DATABASE, ENDPOINTS, SETTINGS
+from api.keys import BOOKINGS, BUSINESSES, DATABASE, ENDPOINTS, SETTINGS, STREAM_TOKENS
 from api.openapi import SERVICE_PATHS, openapi_document
 from api.resources import calls, reservations
 from bot.config import BusinessRegistry, Settings
+from bot.stream_token import StreamTokens
 from store.booking import Bookings
 from store.db import Database
 from store.migrate import upgrade
@@ -36,6 +37,8 @@ def create_app(settings: Settings, businesses: BusinessRegistry) -> web.Applicat
 
     Returns:
         The application, its database opened and migrated on start-up and closed on cleanup.
+        Calls need a runner: set ``app[api.keys.CALL_RUNNER]`` before the app starts, or the
+        audio websocket closes each stream once it has started.
     """
     app = web.Application(
         client_max_size=MAX_BODY_BYTES,
@@ -43,9 +46,12 @@ def create_app(settings: Settings, businesses: BusinessRegistry) -> web.Applicat
     )
     app[SETTINGS] = settings
     app[BUSINESSES] = businesses
+    app[STREAM_TOKENS] = StreamTokens.from_settings(settings)
     app.cleanup_ctx.append(_database)
     app.cleanup_ctx.append(_config_reload)
     app.router.add_routes(health.routes)
+    app.router.add_routes(plivo.routes)
+    app.router.add_routes(audio_ws.routes)
 
     endpoints = [
         *reservations.endpoints(),
@@ -61,6 +67,11 @@ def create_app(settings: Settings, businesses: BusinessRegistry) -> web.Applicat
         logger.warning(
             "ADMIN_TOKEN is not set: the admin API (/api/...) answers 503 until it is. Set one,"
             " e.g. ADMIN_TOKEN=$(python -c 'import secrets; print(secrets.token_urlsafe(32))')"
+        )
+    if settings.plivo_auth_token is None:
+        logger.warning(
+            "PLIVO_AUTH_TOKEN is not set: the Plivo webhooks (/plivo/...) answer 503 until it"
+            " is, because their signatures cannot be checked"
         )
     return app
 

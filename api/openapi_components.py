@@ -76,6 +76,141 @@ def _json(description: str, schema: dict[str, Any]) -> dict[str, Any]:
     return {"description": description, "content": {"application/json": {"schema": schema}}}
 
 
+def _error(description: str, name: str = "HTTPError") -> dict[str, Any]:
+    return _json(description, {"$ref": f"{REF_PREFIX}{name}"})
+
+
+def _xml(description: str) -> dict[str, Any]:
+    return {
+        "description": description,
+        "content": {"application/xml": {"schema": {"type": "string"}}},
+    }
+
+
+_CALL_UUID: dict[str, Any] = {"type": "string", "pattern": "^[A-Za-z0-9-]{1,64}$"}
+_PHONE: dict[str, Any] = {
+    "type": "string",
+    "description": "Digits with the country code, with or without '+' (Plivo sends '9180...').",
+}
+_PLIVO_FORM: dict[str, Any] = {
+    "CallUUID": _CALL_UUID,
+    "From": {**_PHONE, "description": "The caller; empty or 'anonymous' when withheld."},
+    "To": {**_PHONE, "description": "The number dialled."},
+    "Direction": {"type": "string", "enum": ["inbound", "outbound"]},
+    "CallStatus": {"type": "string", "maxLength": 32},
+}
+_SIGNATURE_HEADERS: list[dict[str, Any]] = [
+    {
+        "name": name,
+        "in": "header",
+        "required": required,
+        "description": description,
+        "schema": {"type": "string"},
+    }
+    for name, required, description in (
+        (
+            "X-Plivo-Signature-V3",
+            True,
+            "Base64 HMAC-SHA256 signatures (comma-separated) with the account's auth token.",
+        ),
+        ("X-Plivo-Signature-Ma-V3", False, "The same, with the main account's auth token."),
+        ("X-Plivo-Signature-V3-Nonce", True, "Unique per request; a repeat is refused."),
+    )
+]
+_WEBHOOK_ERRORS: dict[str, Any] = {
+    "403": _error("Signature headers missing, no signature matching, or a replayed nonce."),
+    "422": _error("A form field is missing or malformed.", "HTTPValidationError"),
+    "503": _error("PLIVO_AUTH_TOKEN is not set, so no webhook can be verified."),
+}
+
+
+def _form(required: list[str], properties: dict[str, Any]) -> dict[str, Any]:
+    schema = {"type": "object", "properties": properties, "required": required}
+    return {
+        "required": True,
+        "content": {"application/x-www-form-urlencoded": {"schema": schema}},
+    }
+
+
+PLIVO_PATHS: dict[str, Any] = {
+    "/plivo/answer": {
+        "post": {
+            "tags": ["telephony"],
+            "summary": "Plivo answer webhook",
+            "operationId": "plivo_answer",
+            "description": (
+                "Signed by Plivo (V3). For a configured number: opens the call log and answers "
+                "with a bidirectional `<Stream>` (mu-law 8 kHz, keepCallAlive) to "
+                "`/ws/audio/{call_uuid}?token=...`. For any other number: a spoken apology "
+                "and `<Hangup/>`, and the call is logged as rejected."
+            ),
+            "parameters": _SIGNATURE_HEADERS,
+            "requestBody": _form(["CallUUID", "To"], _PLIVO_FORM),
+            "responses": {
+                "200": _xml("Plivo XML: `<Stream>`, or `<Speak>` and `<Hangup>`."),
+                **_WEBHOOK_ERRORS,
+            },
+        }
+    },
+    "/plivo/hangup": {
+        "post": {
+            "tags": ["telephony"],
+            "summary": "Plivo hangup webhook",
+            "operationId": "plivo_hangup",
+            "description": (
+                "Signed by Plivo (V3). Records the call's duration and hangup cause and "
+                "forgets the caller's number; repeats and unknown calls are harmless."
+            ),
+            "parameters": _SIGNATURE_HEADERS,
+            "requestBody": _form(
+                ["CallUUID"],
+                {
+                    **_PLIVO_FORM,
+                    "HangupCause": {"type": "string", "maxLength": 64},
+                    "Duration": {"type": "integer", "minimum": 0},
+                    "BillDuration": {"type": "integer", "minimum": 0},
+                },
+            ),
+            "responses": {
+                "200": {
+                    "description": "Recorded (or nothing to record).",
+                    "content": {"text/plain": {"schema": {"type": "string", "const": "OK"}}},
+                },
+                **_WEBHOOK_ERRORS,
+            },
+        }
+    },
+    "/ws/audio/{call_uuid}": {
+        "get": {
+            "tags": ["telephony"],
+            "summary": "Plivo audio stream (websocket)",
+            "operationId": "plivo_audio_stream",
+            "description": (
+                "Plivo's bidirectional audio stream of one call. The token comes from the "
+                "answer XML, is valid for one call, once, for a short time; it is checked "
+                "before the upgrade. After the upgrade the first event must be Plivo's "
+                "`start` for this call, within 10 s."
+            ),
+            "parameters": [
+                {"name": "call_uuid", "in": "path", "required": True, "schema": _CALL_UUID},
+                {
+                    "name": "token",
+                    "in": "query",
+                    "required": True,
+                    "description": "The one-time stream token from the answer XML.",
+                    "schema": {"type": "string"},
+                },
+            ],
+            "responses": {
+                "101": {"description": "Switching Protocols: the websocket is open."},
+                "403": _error("No token, or a forged, expired, foreign or used one."),
+                "404": _error("The call id in the path is malformed."),
+            },
+        }
+    },
+}
+"""Routes of :mod:`api.plivo` and :mod:`api.audio_ws`."""
+
 SERVICE_PATHS: dict[str, Any] = {
     "/health": {
         "get": {
@@ -106,8 +241,9 @@ SERVICE_PATHS: dict[str, Any] = {
             },
         }
     },
+    **PLIVO_PATHS,
 }
-"""Routes of :mod:`api.health`, which are not :class:`Endpoint`'s, for ``extra_paths``."""
+"""Path items for ``extra_paths``: routes that are not endpoints (health, Plivo, audio)."""
 
 
 def reachable(paths: dict[str, Any], components: dict[str, Any]) -> set[str]:

@@ -1,4 +1,4 @@
-"""SQLAlchemy 2 typed models: reservations, call logs, caller preferences, follow-ups, audit."""
+"""SQLAlchemy 2 typed models: reservations, call logs, preferences, follow-ups, audit, nonces."""
 
 from __future__ import annotations
 
@@ -199,12 +199,28 @@ class CallLog(TimestampMixin, Base):
     outcome: Mapped[CallOutcome] = mapped_column(
         _enum(CallOutcome), default=CallOutcome.IN_PROGRESS
     )
+    # The caller's E.164 number, held only while the call lasts so that whichever server
+    # process takes the audio websocket can identify the caller; cleared when the call ends.
+    caller_number: Mapped[str | None] = mapped_column(String(20))
+    to_number: Mapped[str | None] = mapped_column(String(20))
+    # The nonce of the audio websocket's one-time token, and when that token was used.
+    stream_nonce: Mapped[str | None] = mapped_column(String(32))
+    stream_opened_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     transcript: Mapped[list[Any]] = mapped_column(default=list)
     tool_calls: Mapped[list[Any]] = mapped_column(default=list)
     turn_latencies: Mapped[list[Any]] = mapped_column(default=list)
     errors: Mapped[list[Any]] = mapped_column(default=list)
 
     __table_args__ = (Index("ix_call_logs_business_started", "business_id", "started_at"),)
+
+
+class WebhookNonce(Base):
+    """A webhook signature nonce already accepted, kept a while to refuse replays."""
+
+    __tablename__ = "webhook_nonces"
+
+    nonce: Mapped[str] = mapped_column(String(128), primary_key=True)
+    seen_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, index=True)
 
 
 class CallerPreferences(TimestampMixin, Base):

@@ -131,8 +131,9 @@ def sample_document() -> dict[str, Any]:
 def sample_app() -> web.Application:
     app = web.Application()
     add_endpoints(app, ENDPOINTS)
-    for path in SERVICE_PATHS:
-        app.router.add_get(path, plain_route)
+    for path, item in SERVICE_PATHS.items():
+        for method in item.keys() & OPERATION_METHODS:
+            app.router.add_route(method.upper(), path, plain_route)
     app.router.add_post("/webhooks/answer", plain_route)
     app.router.add_routes(docs_routes(sample_document))
     return app
@@ -373,9 +374,17 @@ def test_extra_paths_are_merged_and_unused_components_pruned():
     schemas = document["components"]["schemas"]
     assert "ListQuery" not in schemas and "ItemPath" not in schemas
 
-    bare = openapi_document([], title="t", version="1", extra_paths=SERVICE_PATHS)
+    health = {path: SERVICE_PATHS[path] for path in ("/health", "/health/detailed")}
+    bare = openapi_document([], title="t", version="1", extra_paths=health)
     validate(bare)
     assert bare["components"]["schemas"] == {}
+    services = openapi_document([], title="t", version="1", extra_paths=SERVICE_PATHS)
+    validate(services)
+    assert set(services["components"]["schemas"]) == {
+        "HTTPError",
+        "HTTPValidationError",
+        "ValidationError",
+    }
 
 
 def test_conflicts_are_refused():
