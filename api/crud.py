@@ -16,13 +16,13 @@ from typing import Any, Generic, Protocol, TypeVar, cast
 
 from aiohttp import web
 from pydantic import BaseModel
-from sqlalchemy import ColumnElement, Connection, func, select
-from sqlalchemy.orm import Session
+from sqlalchemy import ColumnElement, Connection, bindparam, func, select
 
 from api.endpoint import Endpoint, Inputs
 from api.keys import DATABASE
 from api.schemas.common import IdPath, ListQuery, Page
 from store.audit import record_change, snapshot
+from store.db import count_rows
 from store.errors import NotFoundError
 from store.models import Base
 
@@ -116,6 +116,8 @@ def actor(request: web.Request) -> str:
 def crud_endpoints(resource: Resource[Any]) -> list[Endpoint]:
     """The endpoints of a resource: its hand-written ones first, then the generated ones."""
     model, read = resource.model, resource.read
+    table = model.metadata.tables[model.__tablename__]
+    by_id = select(table).where(table.c.id == bindparam("record_id"))
     writer: Writer[Any] = resource.writer or AuditedWriter(resource.model, resource.name)
     slug = re.sub(r"[^a-z0-9]+", "_", resource.name.lower())
     plural = resource.tag.replace("-", "_")
@@ -127,17 +129,19 @@ def crud_endpoints(resource: Resource[Any]) -> list[Endpoint]:
 
         def query(connection: Connection) -> Page[Any]:
             conditions = resource.where(filters)
-            counted = select(func.count()).select_from(model).where(*conditions)
-            total = connection.execute(counted).scalar_one()
+            counted = select(func.count()).select_from(table).where(*conditions)
+            key = (table.name, filters.model_dump_json(exclude={"skip", "limit"}))
+            total = count_rows(connection, counted, key)
             chosen = (
-                select(model)
+                select(table)
                 .where(*conditions)
                 .order_by(*resource.order_by())
                 .offset(filters.skip)
                 .limit(filters.limit)
             )
-            with Session(bind=connection) as session:
-                items = [read.model_validate(row) for row in session.scalars(chosen)]
+            result = connection.execute(chosen)
+            names = tuple(result.keys())
+            items = [read.model_validate(dict(zip(names, row, strict=True))) for row in result]
             return Page(items=items, total=total, skip=filters.skip, limit=filters.limit)
 
         return await inputs.request.app[DATABASE].run_read(query)
@@ -146,9 +150,8 @@ def crud_endpoints(resource: Resource[Any]) -> list[Endpoint]:
         record_id = inputs.path.id
 
         def query(connection: Connection) -> BaseModel | None:
-            with Session(bind=connection) as session:
-                found = session.get(model, record_id)
-                return read.model_validate(found) if found is not None else None
+            row = connection.execute(by_id, {"record_id": record_id}).mappings().first()
+            return read.model_validate(dict(row)) if row is not None else None
 
         found = await inputs.request.app[DATABASE].run_read(query)
         if found is None:

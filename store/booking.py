@@ -8,10 +8,19 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, Select, bindparam, select, text
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Select,
+    bindparam,
+    delete,
+    insert,
+    select,
+    text,
+    update,
+)
 
-from store.audit import record_change, snapshot
+from store.audit import write_change
 from store.availability import Availability, Occupancy, Reason, check, search_range
 from store.db import Database
 from store.errors import BookingRejectedError, InvalidRequestError, NotFoundError
@@ -80,28 +89,33 @@ class Bookings:
             BookingRejectedError: The request breaks a rule or the seats are gone; the code is
                 the :class:`~store.availability.Reason` and the message says which.
         """
-        async with self.db.write(policy.business_id) as session:
-            answer = await _judge_in(
-                session, policy, request.starts_at, request.party_size, self.clock()
-            )
+        now = self.clock()
+
+        def work(connection: Connection) -> Reservation:
+            answer = _judge(connection, policy, request.starts_at, request.party_size, now)
             _require(answer)
-            reservation = Reservation(
-                code=await _unused_code(session, policy.business_id),
-                business_id=policy.business_id,
-                customer_name=request.customer_name,
-                customer_phone=request.customer_phone,
-                party_size=request.party_size,
-                starts_at=request.starts_at,
-                duration_minutes=policy.dining_minutes,
-                status=ReservationStatus.CONFIRMED,
-                notes=request.notes,
-                source=request.source,
-                call_id=request.call_id,
-            )
-            session.add(reservation)
-            await session.flush()
-            record_change(session, actor=actor, action="create", record=reservation, before=None)
-        return reservation
+            values: dict[str, Any] = {
+                "code": _unused_code(connection, policy.business_id),
+                "business_id": policy.business_id,
+                "customer_name": request.customer_name,
+                "customer_phone": request.customer_phone,
+                "party_size": request.party_size,
+                "starts_at": request.starts_at,
+                "duration_minutes": policy.dining_minutes,
+                "status": ReservationStatus.CONFIRMED,
+                "notes": request.notes,
+                "source": request.source,
+                "call_id": request.call_id,
+                "cancelled_by": None,
+                "cancelled_at": None,
+                "created_at": now,
+                "updated_at": now,
+            }
+            values["id"] = connection.execute(_INSERT, values).scalar_one()
+            _audit(connection, actor, "create", values["id"], None, values)
+            return Reservation(**values)
+
+        return await self.db.run_write(work, policy.business_id)
 
     async def update(
         self,
@@ -123,42 +137,32 @@ class Bookings:
             InvalidRequestError: ``changes`` names a field that cannot be changed.
             BookingRejectedError: The changed reservation would break a rule.
         """
-        editable = {column.key for column in Reservation.__table__.columns} - {
-            "id",
-            "code",
-            "business_id",
-            "created_at",
-            "updated_at",
-            "duration_minutes",
-        }
-        unknown = set(changes) - editable - {"date", "time"}
+        unknown = set(changes) - _EDITABLE - {"date", "time"}
         if unknown:
             raise InvalidRequestError(f"cannot change: {', '.join(sorted(unknown))}")
+        now = self.clock()
 
-        async with self.db.write(policy.business_id) as session:
-            reservation = await _get_for_update(session, policy.business_id, reservation_id)
-            before = snapshot(reservation)
-            changes = _with_start(changes, reservation.starts_at)
-            moved = any(
-                key in _HOLDING_FIELDS and changes[key] != getattr(reservation, key)
-                for key in changes
-            )
-            for key, value in changes.items():
-                setattr(reservation, key, value)
-            if moved and reservation.status is ReservationStatus.CONFIRMED:
-                answer = await _judge_in(
-                    session,
+        def work(connection: Connection) -> Reservation:
+            before = _get_for_update(connection, policy.business_id, reservation_id)
+            folded = _with_start(changes, before["starts_at"])
+            after = {**before, **folded, "updated_at": now}
+            moved = any(key in _HOLDING_FIELDS and folded[key] != before[key] for key in folded)
+            if moved and after["status"] is ReservationStatus.CONFIRMED:
+                answer = _judge(
+                    connection,
                     policy,
-                    reservation.starts_at,
-                    reservation.party_size,
-                    self.clock(),
-                    exclude_id=reservation.id,
+                    after["starts_at"],
+                    after["party_size"],
+                    now,
+                    exclude_id=reservation_id,
                 )
                 _require(answer)
-                reservation.duration_minutes = policy.dining_minutes
-            await session.flush()
-            record_change(session, actor=actor, action="update", record=reservation, before=before)
-        return reservation
+                after["duration_minutes"] = policy.dining_minutes
+            _save(connection, reservation_id, before, after)
+            _audit(connection, actor, "update", reservation_id, before, after)
+            return Reservation(**after)
+
+        return await self.db.run_write(work, policy.business_id)
 
     async def cancel(self, business_id: str, reservation_id: int, *, actor: str) -> Reservation:
         """Cancel a reservation; cancelling one that is already cancelled changes nothing.
@@ -167,22 +171,29 @@ class Bookings:
             NotFoundError: No such reservation for this business.
             BookingRejectedError: The reservation is completed or a no-show.
         """
-        async with self.db.write(business_id) as session:
-            reservation = await _get_for_update(session, business_id, reservation_id)
-            if reservation.status is ReservationStatus.CANCELLED:
-                return reservation
-            if reservation.status is not ReservationStatus.CONFIRMED:
+        now = self.clock()
+
+        def work(connection: Connection) -> Reservation:
+            before = _get_for_update(connection, business_id, reservation_id)
+            status = before["status"]
+            if status is ReservationStatus.CANCELLED:
+                return Reservation(**before)
+            if status is not ReservationStatus.CONFIRMED:
                 raise BookingRejectedError(
-                    f"a {reservation.status.value} reservation cannot be cancelled",
-                    code="not_cancellable",
+                    f"a {status.value} reservation cannot be cancelled", code="not_cancellable"
                 )
-            before = snapshot(reservation)
-            reservation.status = ReservationStatus.CANCELLED
-            reservation.cancelled_by = actor
-            reservation.cancelled_at = self.clock()
-            await session.flush()
-            record_change(session, actor=actor, action="cancel", record=reservation, before=before)
-        return reservation
+            after = {
+                **before,
+                "status": ReservationStatus.CANCELLED,
+                "cancelled_by": actor,
+                "cancelled_at": now,
+                "updated_at": now,
+            }
+            _save(connection, reservation_id, before, after)
+            _audit(connection, actor, "cancel", reservation_id, before, after)
+            return Reservation(**after)
+
+        return await self.db.run_write(work, business_id)
 
     async def delete(self, business_id: str, reservation_id: int, *, actor: str) -> None:
         """Delete a reservation for good (cancelling keeps it on record; prefer that).
@@ -190,45 +201,51 @@ class Bookings:
         Raises:
             NotFoundError: No such reservation for this business.
         """
-        async with self.db.write(business_id) as session:
-            reservation = await _get_for_update(session, business_id, reservation_id)
-            before = snapshot(reservation)
-            await session.delete(reservation)
-            record_change(session, actor=actor, action="delete", record=reservation, before=before)
+
+        def work(connection: Connection) -> None:
+            before = _get_for_update(connection, business_id, reservation_id)
+            connection.execute(delete(_TABLE).where(_TABLE.c.id == reservation_id))
+            _audit(connection, actor, "delete", reservation_id, before, None)
+
+        await self.db.run_write(work, business_id)
+
+    async def get(self, reservation_id: int) -> Reservation | None:
+        """A reservation by id, whatever its business."""
+        return await self.db.run_read(
+            lambda connection: _first(connection, _TABLE.c.id == reservation_id)
+        )
 
     async def business_of(self, reservation_id: int) -> str | None:
         """The business a reservation belongs to, if it exists."""
-        async with self.db.read() as session:
-            found = await session.scalar(
-                select(Reservation.business_id).where(Reservation.id == reservation_id)
-            )
-            return found
+        found = await self.get(reservation_id)
+        return found.business_id if found is not None else None
 
     async def find_by_code(self, business_id: str, code: str) -> Reservation | None:
         """The reservation with this booking code, if any (case and spaces ignored)."""
         normalised = "".join(code.split()).upper()
-        async with self.db.read() as session:
-            found = await session.scalars(
-                select(Reservation).where(
-                    Reservation.business_id == business_id, Reservation.code == normalised
-                )
+        return await self.db.run_read(
+            lambda connection: _first(
+                connection, _TABLE.c.business_id == business_id, _TABLE.c.code == normalised
             )
-            return found.first()
+        )
 
     async def find_by_phone(
         self, business_id: str, phone: str, *, upcoming_from: dt.datetime | None = None
     ) -> list[Reservation]:
         """Confirmed reservations made with this phone number, soonest first."""
-        statement = select(Reservation).where(
-            Reservation.business_id == business_id,
-            Reservation.customer_phone == phone,
-            Reservation.status == ReservationStatus.CONFIRMED,
-        )
+        conditions = [
+            _TABLE.c.business_id == business_id,
+            _TABLE.c.customer_phone == phone,
+            _TABLE.c.status == ReservationStatus.CONFIRMED,
+        ]
         if upcoming_from is not None:
-            statement = statement.where(Reservation.starts_at >= upcoming_from)
-        async with self.db.read() as session:
-            found = await session.scalars(statement.order_by(Reservation.starts_at))
-            return list(found)
+            conditions.append(_TABLE.c.starts_at >= upcoming_from)
+        statement = select(_TABLE).where(*conditions).order_by(_TABLE.c.starts_at)
+
+        def query(connection: Connection) -> list[Reservation]:
+            return [Reservation(**row) for row in connection.execute(statement).mappings()]
+
+        return await self.db.run_read(query)
 
 
 def _judge(
@@ -269,23 +286,6 @@ def _judge(
         if len(answer.alternatives) >= policy.alternatives:
             break
     return answer
-
-
-async def _judge_in(
-    session: AsyncSession,
-    policy: BookingPolicy,
-    starts_at: dt.datetime,
-    party_size: int,
-    now: dt.datetime,
-    *,
-    exclude_id: int | None = None,
-) -> Availability:
-    """:func:`_judge` inside a write transaction, on the transaction's own connection."""
-    return await session.run_sync(
-        lambda sync_session: _judge(
-            sync_session.connection(), policy, starts_at, party_size, now, exclude_id=exclude_id
-        )
-    )
 
 
 def holdings_query(
@@ -342,23 +342,64 @@ def _with_start(changes: Mapping[str, Any], current: dt.datetime) -> dict[str, A
     return folded
 
 
-async def _get_for_update(
-    session: AsyncSession, business_id: str, reservation_id: int
-) -> Reservation:
-    reservation = await session.get(Reservation, reservation_id)
-    if reservation is None or reservation.business_id != business_id:
+def _get_for_update(
+    connection: Connection, business_id: str, reservation_id: int
+) -> dict[str, Any]:
+    """The reservation's columns, read inside the write transaction."""
+    row = connection.execute(select(_TABLE).where(_TABLE.c.id == reservation_id)).mappings().first()
+    if row is None or row["business_id"] != business_id:
         raise NotFoundError("Reservation not found")
-    return reservation
+    return dict(row)
 
 
-async def _unused_code(session: AsyncSession, business_id: str) -> str:
-    """A fresh booking code; the caller holds the business's write lock, so none can race it."""
+def _first(connection: Connection, *conditions: ColumnElement[bool]) -> Reservation | None:
+    row = connection.execute(select(_TABLE).where(*conditions).limit(1)).mappings().first()
+    return Reservation(**row) if row is not None else None
+
+
+def _save(
+    connection: Connection, reservation_id: int, before: dict[str, Any], after: dict[str, Any]
+) -> None:
+    changed = {key: value for key, value in after.items() if before.get(key) != value}
+    if changed:
+        connection.execute(update(_TABLE).where(_TABLE.c.id == reservation_id).values(changed))
+
+
+def _audit(
+    connection: Connection,
+    actor: str,
+    action: str,
+    reservation_id: int,
+    before: dict[str, Any] | None,
+    after: dict[str, Any] | None,
+) -> None:
+    write_change(
+        connection,
+        actor=actor,
+        action=action,
+        entity=_TABLE.name,
+        entity_id=reservation_id,
+        before=before,
+        after=after,
+    )
+
+
+def _unused_code(connection: Connection, business_id: str) -> str:
+    """A fresh booking code; the caller holds the write lock, so none can race it."""
     while True:
         code = "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
-        taken = await session.scalar(
-            select(Reservation.id).where(
-                Reservation.business_id == business_id, Reservation.code == code
-            )
-        )
+        taken = connection.execute(
+            select(_TABLE.c.id).where(_TABLE.c.business_id == business_id, _TABLE.c.code == code)
+        ).first()
         if taken is None:
             return code
+
+
+_TABLE = Reservation.metadata.tables["reservations"]
+_INSERT = insert(_TABLE).returning(_TABLE.c.id)
+_EDITABLE = frozenset(
+    column.key
+    for column in _TABLE.columns
+    if column.key
+    not in {"id", "code", "business_id", "created_at", "updated_at", "duration_minutes"}
+)

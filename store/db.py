@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-from collections.abc import AsyncIterator, Callable
+from collections import OrderedDict
+from collections.abc import AsyncIterator, Callable, Hashable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from typing import Any, TypeVar
 
-from sqlalchemy import Connection, Engine, create_engine, event, text
+from sqlalchemy import Connection, Engine, Select, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -20,6 +21,8 @@ from sqlalchemy.ext.asyncio import (
 
 SQLITE_BUSY_TIMEOUT_MS = 10_000
 SQLITE_READER_THREADS = 4
+COUNT_CACHE_SIZE = 256
+WRITE_KEY_BITS = 63
 
 T = TypeVar("T")
 
@@ -55,12 +58,14 @@ class Database:
         self._sqlite_writer = asyncio.Lock()
         self._sync_engine: Engine | None = None
         self._readers: ThreadPoolExecutor | None = None
+        self._writer: ThreadPoolExecutor | None = None
         if self.is_sqlite:
             _tune_sqlite(self.engine.sync_engine)
             options["connect_args"] = {**options["connect_args"], "check_same_thread": False}
             self._sync_engine = create_engine(self.url.set(drivername="sqlite"), **options)
             _tune_sqlite(self._sync_engine)
             self._readers = ThreadPoolExecutor(SQLITE_READER_THREADS, "sqlite-reader")
+            self._writer = ThreadPoolExecutor(1, "sqlite-writer")
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncSession]:
@@ -87,6 +92,28 @@ class Database:
         with self._sync_engine.connect() as connection:
             return work(connection.execution_options(sqlite_begin="NONE"))
 
+    async def run_write(self, work: Callable[[Connection], T], lock_key: str = "") -> T:
+        """Run a synchronous write transaction; commits if ``work`` returns, else rolls back.
+
+        On SQLite the whole transaction runs in the one writer thread, from ``BEGIN IMMEDIATE``
+        to ``COMMIT``: one thread hop for the lot, and writers of this process queue in order
+        rather than contend for SQLite's lock. Elsewhere it runs through the async engine under
+        a transaction-scoped advisory lock on ``lock_key``.
+        """
+        if self._sync_engine is None or self._writer is None:
+            async with self.engine.begin() as connection:
+                await connection.execute(_ADVISORY_LOCK, {"key": _lock_number(lock_key)})
+                return await connection.run_sync(work)
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._writer, self._write_in_thread, work)
+
+    def _write_in_thread(self, work: Callable[[Connection], T]) -> T:
+        assert self._sync_engine is not None
+        with self._sync_engine.connect() as connection:
+            connection = connection.execution_options(sqlite_begin="IMMEDIATE")
+            with connection.begin():
+                return work(connection)
+
     @asynccontextmanager
     async def write(self, lock_key: str = "") -> AsyncIterator[AsyncSession]:
         """A serialised write transaction, committed when the block exits without an error.
@@ -109,10 +136,7 @@ class Database:
             return
 
         async with self.sessions() as session, session.begin():
-            key = int.from_bytes(hashlib.blake2b(lock_key.encode(), digest_size=8).digest(), "big")
-            await session.execute(
-                text("SELECT pg_advisory_xact_lock(:key)"), {"key": key - (1 << 63)}
-            )
+            await session.execute(_ADVISORY_LOCK, {"key": _lock_number(lock_key)})
             yield session
 
     async def ping(self) -> None:
@@ -125,8 +149,43 @@ class Database:
         await self.engine.dispose()
         if self._sync_engine is not None:
             self._sync_engine.dispose()
-        if self._readers is not None:
-            self._readers.shutdown(wait=True)
+        for pool in (self._readers, self._writer):
+            if pool is not None:
+                pool.shutdown(wait=True)
+
+
+def count_rows(connection: Connection, statement: Select[int], key: Hashable) -> int:
+    """``SELECT count(*)`` answered from a per-connection cache while nothing has changed.
+
+    Counting a large table is the dearest part of a list page on SQLite. ``PRAGMA
+    data_version`` changes whenever another connection (another thread or another server
+    process) commits, so a count cached on a reader connection, which never writes, stays exact
+    for as long as the version holds. Other databases count every time.
+    """
+    if connection.dialect.name != "sqlite":
+        return int(connection.execute(statement).scalar_one())
+    version = connection.exec_driver_sql("PRAGMA data_version").scalar()
+    cache: OrderedDict[Hashable, tuple[Any, int]] = connection.info.setdefault(
+        "counts", OrderedDict()
+    )
+    cached = cache.get(key)
+    if cached is not None and cached[0] == version:
+        cache.move_to_end(key)
+        return cached[1]
+    total = int(connection.execute(statement).scalar_one())
+    cache[key] = (version, total)
+    if len(cache) > COUNT_CACHE_SIZE:
+        cache.popitem(last=False)
+    return total
+
+
+_ADVISORY_LOCK = text("SELECT pg_advisory_xact_lock(:key)")
+
+
+def _lock_number(lock_key: str) -> int:
+    """A signed 64-bit number for PostgreSQL's advisory locks, stable across processes."""
+    digest = hashlib.blake2b(lock_key.encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big") - (1 << WRITE_KEY_BITS)
 
 
 def _tune_sqlite(engine: Engine) -> None:

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from api.schemas.common import (
     ListQuery,
@@ -23,6 +24,15 @@ from store.models import ReservationSource, ReservationStatus
 
 class ReservationRead(Read):
     """A reservation as stored."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _split_start(cls, data: Any) -> Any:
+        """Rows from the database carry ``starts_at``; the API shows its date and time."""
+        if type(data) is dict and "date" not in data and "starts_at" in data:
+            start = data["starts_at"]
+            return {**data, "date": start.date(), "time": start.time()}
+        return data
 
     id: int
     code: str = Field(description="Short booking code the guest can read out.")
