@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 
 from aiohttp import web
@@ -61,5 +62,6 @@ async def health_detailed(request: web.Request) -> web.Response:
         "engines": engines_state,
         "businesses": len(request.app[BUSINESSES].current),
         "admin_api": "enabled" if settings.admin_token is not None else "disabled",
+        "worker": os.getpid(),
     }
     return web.json_response(body, status=200 if healthy else 503)

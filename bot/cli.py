@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
-from loguru import logger
-
-from bot.config import BusinessRegistry, ConfigError, Settings, load_or_exit, load_settings
+from bot.config import ConfigError, Settings, load_or_exit, load_settings
 from bot.logs import configure_logging
 
 
@@ -19,6 +18,12 @@ def main(argv: list[str] | None = None) -> int:
     serve = commands.add_parser("serve", help="run the HTTP server (webhooks, audio, API)")
     serve.add_argument("--host", help="address to listen on (default: HOST or 127.0.0.1)")
     serve.add_argument("--port", type=int, help="port to listen on (default: PORT or 8080)")
+    serve.add_argument(
+        "--workers",
+        type=int,
+        default=os.cpu_count() or 1,
+        help="server processes sharing the port (default: one per core)",
+    )
 
     commands.add_parser("check-config", help="validate bots.yaml and the environment")
 
@@ -29,7 +34,13 @@ def main(argv: list[str] | None = None) -> int:
         directory = load_or_exit(settings.bots_path)
         print(f"{settings.bots_path}: {len(directory)} businesses: {', '.join(directory.slugs)}")
         return 0
-    return _serve(settings, args.host, args.port)
+    if args.workers < 1:
+        parser.error("--workers must be at least 1")
+    from bot.serve import serve as run_server
+
+    return run_server(
+        settings, args.host or settings.host, args.port or settings.port, args.workers
+    )
 
 
 def _settings_or_exit() -> Settings:
@@ -38,18 +49,3 @@ def _settings_or_exit() -> Settings:
     except ConfigError as exc:
         print(f"error: invalid environment\n{exc}", file=sys.stderr)
         raise SystemExit(2) from None
-
-
-def _serve(settings: Settings, host: str | None, port: int | None) -> int:
-    # The CLI is the one place in `bot` that reaches up to `api`: it starts the server.
-    from aiohttp import web
-
-    from api.app import create_app
-
-    registry = BusinessRegistry(settings.bots_path, load_or_exit(settings.bots_path))
-    app = create_app(settings, registry)
-    host = host or settings.host
-    port = port or settings.port
-    logger.info("serving {} businesses on http://{}:{}", len(registry.current), host, port)
-    web.run_app(app, host=host, port=port, access_log=None, print=None)
-    return 0

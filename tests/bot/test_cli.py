@@ -1,3 +1,4 @@
+import json
 import os
 import subprocess
 import sys
@@ -44,3 +45,47 @@ def test_bad_environment_names_the_variable(tmp_path: Path):
     assert result.returncode == 2
     assert "PORT" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_serve_with_workers_shares_the_port_and_stops_on_sigterm(tmp_path: Path):
+    import signal
+    import socket
+    import time
+    import urllib.request
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    environment = {k: v for k, v in os.environ.items() if k not in {"PORT", "BOTS_PATH"}}
+    environment.update(
+        PYTHONPATH=str(ROOT),
+        BOTS_PATH=str(ROOT / "bots.yaml"),
+        DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path}/w.db",
+        CONFIG_WATCH_SECS="0",
+    )
+    server = subprocess.Popen(
+        [sys.executable, "-m", "bot", "serve", "--port", str(port), "--workers", "2"],
+        cwd=tmp_path,
+        env=environment,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        workers: set[int] = set()
+        deadline = time.monotonic() + 40
+        while len(workers) < 2 and time.monotonic() < deadline:
+            try:
+                with urllib.request.urlopen(
+                    f"http://127.0.0.1:{port}/health/detailed", timeout=2
+                ) as response:
+                    workers.add(json.loads(response.read())["worker"])
+            except OSError:
+                time.sleep(0.2)
+        assert len(workers) == 2
+        assert server.pid not in workers
+    finally:
+        server.send_signal(signal.SIGTERM)
+        _, errors = server.communicate(timeout=30)
+    assert server.returncode == 0, errors
+    assert "Traceback" not in errors
