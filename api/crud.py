@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any, Generic, Protocol, TypeVar, cast
 
 from aiohttp import web
-from pydantic import BaseModel
+from pydantic import BaseModel, TypeAdapter
 from sqlalchemy import ColumnElement, Connection, bindparam, func, select
 
 from api.endpoint import Endpoint, Inputs
@@ -118,6 +118,7 @@ def crud_endpoints(resource: Resource[Any]) -> list[Endpoint]:
     model, read = resource.model, resource.read
     table = model.metadata.tables[model.__tablename__]
     by_id = select(table).where(table.c.id == bindparam("record_id"))
+    page_adapter: TypeAdapter[list[Any]] = TypeAdapter(list[read])  # type: ignore[valid-type]
     writer: Writer[Any] = resource.writer or AuditedWriter(resource.model, resource.name)
     slug = re.sub(r"[^a-z0-9]+", "_", resource.name.lower())
     plural = resource.tag.replace("-", "_")
@@ -132,16 +133,20 @@ def crud_endpoints(resource: Resource[Any]) -> list[Endpoint]:
             counted = select(func.count()).select_from(table).where(*conditions)
             key = (table.name, filters.model_dump_json(exclude={"skip", "limit"}))
             total = count_rows(connection, counted, key)
-            chosen = (
-                select(table)
+            # Page through ids first: the skipped rows are passed over in an index, and only
+            # the page's own rows are read from the table.
+            page_ids = (
+                select(table.c.id)
                 .where(*conditions)
                 .order_by(*resource.order_by())
                 .offset(filters.skip)
                 .limit(filters.limit)
             )
+            chosen = select(table).where(table.c.id.in_(page_ids)).order_by(*resource.order_by())
             result = connection.execute(chosen)
             names = tuple(result.keys())
-            items = [read.model_validate(dict(zip(names, row, strict=True))) for row in result]
+            rows = [dict(zip(names, row, strict=True)) for row in result]
+            items = page_adapter.validate_python(rows)
             return Page(items=items, total=total, skip=filters.skip, limit=filters.limit)
 
         return await inputs.request.app[DATABASE].run_read(query)

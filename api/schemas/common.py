@@ -78,13 +78,18 @@ def _whole_minute(value: dt.time) -> dt.time:
     return value
 
 
-LocalTime = Annotated[
-    dt.time,
-    AfterValidator(_whole_minute),
-    PlainSerializer(lambda value: value.strftime("%H:%M"), return_type=str, when_used="json"),
-    WithJsonSchema({"type": "string", "pattern": r"^\d{2}:\d{2}$", "examples": ["19:30"]}),
-]
-"""A local time of day as ``HH:MM``."""
+_HHMM = PlainSerializer(
+    lambda value: value.isoformat(timespec="minutes"), return_type=str, when_used="json"
+)
+_HHMM_SCHEMA = WithJsonSchema(
+    {"type": "string", "pattern": r"^\d{2}:\d{2}$", "examples": ["19:30"]}
+)
+
+LocalTime = Annotated[dt.time, AfterValidator(_whole_minute), _HHMM, _HHMM_SCHEMA]
+"""A local time of day as ``HH:MM``, as requests give it."""
+
+StoredTime = Annotated[dt.time, _HHMM, _HHMM_SCHEMA]
+"""A local time of day as ``HH:MM``, as responses show it (stored times need no checks)."""
 
 Phone = Annotated[
     str,

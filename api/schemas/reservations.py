@@ -16,6 +16,7 @@ from api.schemas.common import (
     Phone,
     Read,
     Slug,
+    StoredTime,
     Strict,
 )
 from store.availability import Reason
@@ -41,7 +42,7 @@ class ReservationRead(Read):
     customer_phone: str | None
     party_size: int
     date: dt.date
-    time: LocalTime
+    time: StoredTime
     duration_minutes: int
     status: ReservationStatus
     notes: str | None
