@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import sqlite3
+import time
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Callable, Hashable
 from concurrent.futures import ThreadPoolExecutor
@@ -57,13 +59,18 @@ class Database:
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
         self._sqlite_writer = asyncio.Lock()
         self._sync_engine: Engine | None = None
+        self._write_engine: Engine | None = None
         self._readers: ThreadPoolExecutor | None = None
         self._writer: ThreadPoolExecutor | None = None
         if self.is_sqlite:
             _tune_sqlite(self.engine.sync_engine)
             options["connect_args"] = {**options["connect_args"], "check_same_thread": False}
-            self._sync_engine = create_engine(self.url.set(drivername="sqlite"), **options)
+            sync_url = self.url.set(drivername="sqlite")
+            self._sync_engine = create_engine(sync_url, **options)
             _tune_sqlite(self._sync_engine)
+            # The writer waits for SQLite's lock itself, in small steps (see _take_write_lock).
+            self._write_engine = create_engine(sync_url, pool_size=1, **options)
+            _tune_sqlite(self._write_engine, busy_timeout_ms=0)
             self._readers = ThreadPoolExecutor(SQLITE_READER_THREADS, "sqlite-reader")
             self._writer = ThreadPoolExecutor(1, "sqlite-writer")
 
@@ -108,11 +115,17 @@ class Database:
         return await loop.run_in_executor(self._writer, self._write_in_thread, work)
 
     def _write_in_thread(self, work: Callable[[Connection], T]) -> T:
-        assert self._sync_engine is not None
-        with self._sync_engine.connect() as connection:
-            connection = connection.execution_options(sqlite_begin="IMMEDIATE")
-            with connection.begin():
-                return work(connection)
+        assert self._write_engine is not None
+        with self._write_engine.connect() as connection:
+            driver: Any = connection.connection.driver_connection
+            _take_write_lock(driver)
+            try:
+                result = work(connection.execution_options(sqlite_begin="NONE"))
+            except BaseException:
+                driver.rollback()
+                raise
+            driver.commit()
+            return result
 
     @asynccontextmanager
     async def write(self, lock_key: str = "") -> AsyncIterator[AsyncSession]:
@@ -147,8 +160,9 @@ class Database:
     async def close(self) -> None:
         """Close every pooled connection and the reader threads."""
         await self.engine.dispose()
-        if self._sync_engine is not None:
-            self._sync_engine.dispose()
+        for engine in (self._sync_engine, self._write_engine):
+            if engine is not None:
+                engine.dispose()
         for pool in (self._readers, self._writer):
             if pool is not None:
                 pool.shutdown(wait=True)
@@ -188,7 +202,28 @@ def _lock_number(lock_key: str) -> int:
     return int.from_bytes(digest, "big") - (1 << WRITE_KEY_BITS)
 
 
-def _tune_sqlite(engine: Engine) -> None:
+def _take_write_lock(driver: Any) -> None:
+    """``BEGIN IMMEDIATE``, retried every few hundred microseconds while another writer holds it.
+
+    SQLite's own busy handler backs off to sleeps of 25-100 ms, which turns a moment of
+    contention between server processes into a long tail of slow bookings.
+    """
+    deadline = time.monotonic() + SQLITE_BUSY_TIMEOUT_MS / 1000
+    pause = 0.0002
+    while True:
+        try:
+            driver.execute("BEGIN IMMEDIATE")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) and "busy" not in str(exc):
+                raise
+            if time.monotonic() > deadline:
+                raise
+        time.sleep(pause)
+        pause = min(pause * 1.5, 0.004)
+
+
+def _tune_sqlite(engine: Engine, busy_timeout_ms: int = SQLITE_BUSY_TIMEOUT_MS) -> None:
     """WAL, a busy timeout, foreign keys, and BEGIN statements the store controls.
 
     pysqlite's own transaction handling issues a deferred ``BEGIN`` lazily, which lets two
@@ -201,7 +236,7 @@ def _tune_sqlite(engine: Engine) -> None:
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.execute(f"PRAGMA busy_timeout={busy_timeout_ms}")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
