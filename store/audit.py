@@ -93,7 +93,10 @@ def write_change(
         before=jsonable(before) if before is not None else None,
         after=jsonable(after) if after is not None else None,
     )
-    connection.execute(insert(AuditLog), values)
+    connection.execute(_INSERT_AUDIT, values)
+
+
+_INSERT_AUDIT = insert(AuditLog)
 
 
 def _jsonable(value: Any) -> Any:

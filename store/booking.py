@@ -346,7 +346,7 @@ def _get_for_update(
     connection: Connection, business_id: str, reservation_id: int
 ) -> dict[str, Any]:
     """The reservation's columns, read inside the write transaction."""
-    row = connection.execute(select(_TABLE).where(_TABLE.c.id == reservation_id)).mappings().first()
+    row = connection.execute(_BY_ID, {"reservation_id": reservation_id}).mappings().first()
     if row is None or row["business_id"] != business_id:
         raise NotFoundError("Reservation not found")
     return dict(row)
@@ -388,15 +388,17 @@ def _unused_code(connection: Connection, business_id: str) -> str:
     """A fresh booking code; the caller holds the write lock, so none can race it."""
     while True:
         code = "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
-        taken = connection.execute(
-            select(_TABLE.c.id).where(_TABLE.c.business_id == business_id, _TABLE.c.code == code)
-        ).first()
-        if taken is None:
+        taken = connection.execute(_CODE_TAKEN, {"business_id": business_id, "code": code})
+        if taken.first() is None:
             return code
 
 
 _TABLE = Reservation.metadata.tables["reservations"]
 _INSERT = insert(_TABLE).returning(_TABLE.c.id)
+_BY_ID = select(_TABLE).where(_TABLE.c.id == bindparam("reservation_id"))
+_CODE_TAKEN = select(_TABLE.c.id).where(
+    _TABLE.c.business_id == bindparam("business_id"), _TABLE.c.code == bindparam("code")
+)
 _EDITABLE = frozenset(
     column.key
     for column in _TABLE.columns
