@@ -303,14 +303,18 @@ class Server:
             self.process.wait()
 
     def cpu_seconds(self) -> float | None:
-        """User plus system CPU time the process has used so far (Linux only)."""
+        """CPU time the server and its live worker processes have used so far (Linux only)."""
         if self.process is None:
             return None
-        try:
-            fields = Path(f"/proc/{self.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            return None
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        pids = [self.process.pid, *_child_pids(self.process.pid)]
+        total = 0.0
+        for pid in pids:
+            try:
+                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            total += int(fields[11]) + int(fields[12])
+        return total / os.sysconf("SC_CLK_TCK")
 
     def log_tail(self, lines: int = 30) -> str:
         """The end of the server's output."""
@@ -517,6 +521,15 @@ def print_table(results: dict[str, dict[str, Any]]) -> None:
             samples = (row.get(side) or {}).get("error_samples") or {}
             for status, sample in samples.items():
                 print(f"{route} {LABELS[side]} {status}: {sample}")
+
+
+def _child_pids(pid: int) -> list[int]:
+    """The direct children of a process (a server's workers)."""
+    try:
+        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    except OSError:
+        return []
+    return [int(child) for child in children]
 
 
 def main(argv: list[str] | None = None) -> int:
