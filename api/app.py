@@ -7,6 +7,7 @@ import importlib.metadata
 from collections.abc import AsyncIterator
 from typing import Any
 
+import aiohttp
 from aiohttp import web
 from loguru import logger
 
@@ -16,9 +17,19 @@ from api.crud import crud_endpoints
 from api.docs import docs_routes
 from api.endpoint import Endpoint, add_endpoints
 from api.errors import error_middleware
-from api.keys import BOOKINGS, BUSINESSES, DATABASE, ENDPOINTS, SETTINGS, STREAM_TOKENS
+from api.keys import (
+    BOOKINGS,
+    BUSINESSES,
+    CALL_RESOURCES,
+    CALL_RUNNER,
+    DATABASE,
+    ENDPOINTS,
+    SETTINGS,
+    STREAM_TOKENS,
+)
 from api.openapi import SERVICE_PATHS, openapi_document
 from api.resources import calls, reservations
+from bot.call import CallResources, PipelineCallRunner
 from bot.config import BusinessRegistry, Settings
 from bot.stream_token import StreamTokens
 from store.booking import Bookings
@@ -37,8 +48,8 @@ def create_app(settings: Settings, businesses: BusinessRegistry) -> web.Applicat
 
     Returns:
         The application, its database opened and migrated on start-up and closed on cleanup.
-        Calls need a runner: set ``app[api.keys.CALL_RUNNER]`` before the app starts, or the
-        audio websocket closes each stream once it has started.
+        Calls run through the pipecat pipeline (``bot.call``); tests may set another
+        ``app[api.keys.CALL_RUNNER]`` before the app starts.
     """
     app = web.Application(
         client_max_size=MAX_BODY_BYTES,
@@ -47,7 +58,10 @@ def create_app(settings: Settings, businesses: BusinessRegistry) -> web.Applicat
     app[SETTINGS] = settings
     app[BUSINESSES] = businesses
     app[STREAM_TOKENS] = StreamTokens.from_settings(settings)
+    app[CALL_RESOURCES] = CallResources(settings)
+    app[CALL_RUNNER] = PipelineCallRunner(app[CALL_RESOURCES])
     app.cleanup_ctx.append(_database)
+    app.cleanup_ctx.append(_http_client)
     app.cleanup_ctx.append(_config_reload)
     app.router.add_routes(health.routes)
     app.router.add_routes(plivo.routes)
@@ -96,8 +110,17 @@ async def _database(app: web.Application) -> AsyncIterator[None]:
     logger.info("database ready at {}", settings.database_url_for_logs)
     app[DATABASE] = database
     app[BOOKINGS] = Bookings(database)
+    app[CALL_RESOURCES].database = database
+    app[CALL_RESOURCES].bookings = app[BOOKINGS]
     yield
     await database.close()
+
+
+async def _http_client(app: web.Application) -> AsyncIterator[None]:
+    """One HTTP client session for every call's TTS and Plivo REST requests."""
+    async with aiohttp.ClientSession() as session:
+        app[CALL_RESOURCES].http = session
+        yield
 
 
 async def _config_reload(app: web.Application) -> AsyncIterator[None]:

@@ -180,6 +180,30 @@ PLIVO_PATHS: dict[str, Any] = {
             },
         }
     },
+    "/plivo/transfer/{call_uuid}": {
+        "post": {
+            "tags": ["telephony"],
+            "summary": "Plivo transfer XML",
+            "operationId": "plivo_transfer",
+            "description": (
+                "Signed by Plivo (V3). The `aleg_url` of a call the bot transferred to the "
+                "restaurant's staff (Plivo's transfer API): `<Speak>` a short notice, then "
+                "`<Dial>` the staff number of the business the call reached. For a call this "
+                "server does not know, or a business without a staff number: a spoken apology "
+                "and `<Hangup/>`."
+            ),
+            "parameters": [
+                {"name": "call_uuid", "in": "path", "required": True, "schema": _CALL_UUID},
+                *_SIGNATURE_HEADERS,
+            ],
+            "requestBody": _form(["CallUUID"], _PLIVO_FORM),
+            "responses": {
+                "200": _xml("Plivo XML: `<Speak>` and `<Dial>`, or `<Speak>` and `<Hangup>`."),
+                "404": _error("The call id in the path is malformed."),
+                **_WEBHOOK_ERRORS,
+            },
+        }
+    },
     "/ws/audio/{call_uuid}": {
         "get": {
             "tags": ["telephony"],

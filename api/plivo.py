@@ -3,7 +3,9 @@
 The answer webhook opens the call's log row and answers with a bidirectional ``<Stream>`` to
 ``/ws/audio/{call_uuid}?token=...``; the token is one-time and short-lived, and the caller's
 number stays server-side, on the row. A number no business has gets a spoken apology and a
-hangup. The hangup webhook records duration and cause; repeats are harmless.
+hangup. The hangup webhook records duration and cause; repeats are harmless. The transfer
+webhook is the XML a call transferred by the bot (Plivo's transfer API) continues with: a short
+notice and a ``<Dial>`` to the staff number of the business the call reached.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from api.keys import BUSINESSES, DATABASE, SETTINGS, STREAM_TOKENS
 from api.plivo_signature import verified_form
 from bot.config import Business
 from bot.phone import mask_phone, normalise_phone, phone_hash
-from store.calls import open_call, record_hangup
+from store.calls import get_call, open_call, record_hangup
 from store.models import CallOutcome, utcnow
 
 CALL_UUID_PATTERN = r"^[A-Za-z0-9-]{1,64}$"
@@ -33,6 +35,10 @@ STREAM_TIMEOUT_MARGIN_SECS = 60
 
 NOT_SET_UP = "Sorry, this number is not set up yet. Goodbye."
 CALL_OVER = "This call has ended. Goodbye."
+CONNECTING = "Connecting you to the restaurant."
+NO_TRANSFER = (
+    "Sorry, we cannot connect you to the restaurant right now. Please call again. Goodbye."
+)
 
 # Words carriers and Plivo use for a withheld caller ID.
 _WITHHELD = {"", "anonymous", "private", "restricted", "unknown", "unavailable", "withheld"}
@@ -162,6 +168,27 @@ async def hangup(request: web.Request) -> web.Response:
     return web.Response(text="OK", content_type="text/plain")
 
 
+@routes.post(r"/plivo/transfer/{call_uuid:[A-Za-z0-9-]{1,64}}")
+async def transfer(request: web.Request) -> web.Response:
+    """The XML of a call the bot transferred: dial the staff of the business it reached.
+
+    The call is looked up by the id in the path (signed with the rest of the URL); a call this
+    server does not know, whose business is gone or has no staff number, or whose form names
+    another call, gets a spoken apology and a hangup.
+    """
+    call_uuid = request.match_info["call_uuid"]
+    form: PlivoForm = _validate(PlivoForm, await _signed_form(request))
+    log = logger.bind(call=call_uuid)
+    call = await get_call(request.app[DATABASE], call_uuid)
+    business_id = call.business_id if call is not None else None
+    business = request.app[BUSINESSES].current.by_slug(business_id) if business_id else None
+    if form.call_uuid != call_uuid or business is None or business.staff_number is None:
+        log.warning("Transfer XML asked for a call that cannot be transferred; hanging up")
+        return _xml(_speak_and_hang_up(NO_TRANSFER))
+    log.info("Transfer: dialling the staff of {}", business.slug)
+    return _xml(_dial(CONNECTING, business.staff_number))
+
+
 def stream_url(public_base_url: str, call_uuid: str, token: str) -> str:
     """The websocket URL Plivo streams to: ``wss://`` for an ``https://`` base, else ``ws://``."""
     parts = urlsplit(public_base_url)
@@ -191,6 +218,15 @@ def _speak_and_hang_up(sentence: str) -> str:
     response = plivoxml.ResponseElement()
     response.add(plivoxml.SpeakElement(sentence))
     response.add(plivoxml.HangupElement())
+    text: str = response.to_string(pretty=False)
+    return text
+
+
+def _dial(sentence: str, number: str) -> str:
+    """Speak, then dial ``number`` (E.164); Plivo's ``<Number>`` takes the digits alone."""
+    response = plivoxml.ResponseElement()
+    response.add(plivoxml.SpeakElement(sentence))
+    response.add(plivoxml.DialElement().add(plivoxml.NumberElement(number.lstrip("+"))))
     text: str = response.to_string(pretty=False)
     return text
 

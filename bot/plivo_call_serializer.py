@@ -58,6 +58,7 @@ class PlivoCallSerializer(PlivoFrameSerializer):
     the shared ``session``; the request is ``DELETE {api_url}/v1/Account/{auth_id}/Call/{call_id}/``
     with HTTP Basic auth, where 204 and 404 (already over) both mean done. It runs on the first
     ``EndFrame`` or ``CancelFrame``; for an ``EndFrame`` it first waits for the goodbye to play.
+    After :meth:`keep_call_up` (the call was transferred) neither hangs up.
     """
 
     class InputParams(PlivoFrameSerializer.InputParams):
@@ -119,6 +120,20 @@ class PlivoCallSerializer(PlivoFrameSerializer):
 
         self._invalid_messages = 0
         self._ignored_messages = 0
+        self._keep_call_up = False
+
+    def keep_call_up(self, keep: bool = True) -> None:
+        """Leave the call up when the pipeline ends (``keep=False`` undoes it).
+
+        For a call handed elsewhere (Plivo's transfer): the stream ends, the call goes on, so
+        neither ``EndFrame`` nor ``CancelFrame`` may hang it up.
+        """
+        self._keep_call_up = keep
+
+    @property
+    def hangs_up(self) -> bool:
+        """Whether the end of the pipeline hangs the call up."""
+        return self._call_params.auto_hang_up and not self._keep_call_up
 
     @property
     def unplayed_secs(self) -> float:
@@ -162,11 +177,7 @@ class PlivoCallSerializer(PlivoFrameSerializer):
             return json.dumps(message)
         if isinstance(frame, InterruptionFrame):
             await self._playout_cleared()
-        elif (
-            isinstance(frame, EndFrame)
-            and self._call_params.auto_hang_up
-            and not self._hangup_attempted
-        ):
+        elif isinstance(frame, EndFrame) and self.hangs_up and not self._hangup_attempted:
             await self._wait_for_playout()
         return await super().serialize(frame)
 
@@ -314,6 +325,9 @@ class PlivoCallSerializer(PlivoFrameSerializer):
 
     async def _hang_up_call(self) -> None:
         """Hang the call up through Plivo's REST API; failures are logged, never raised."""
+        if self._keep_call_up:
+            self._log.info("Call left up: it was handed over")
+            return
         auth_id, auth_token, call_id = self._auth_id, self._auth_token, self._call_id
         if self._session is None or not (auth_id and auth_token and call_id):
             return

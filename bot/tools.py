@@ -158,20 +158,28 @@ class CallTools:
         await params.llm.push_frame(EndWorkerFrame(reason="goodbye"), FrameDirection.UPSTREAM)
 
     async def transfer_to_staff(self, params: FunctionCallParams) -> None:
-        """Tool: hand the call to a person."""
+        """Tool: hand the call to a person; once accepted, end the pipeline without a word.
+
+        After an accepted transfer Plivo speaks its own notice and dials the staff, and our
+        stream closes: the bot says nothing more, and the call is not hung up (see
+        ``PlivoCallSerializer.keep_call_up``).
+        """
         assert self.transfer is not None
         try:
             accepted = await self.transfer()
         except Exception:
-            logger.exception("transfer to staff failed")
+            logger.bind(call=self.call_uuid).exception("transfer to staff failed")
             accepted = False
-        result = (
-            {"status": "transferring", "say": "Tell the caller you are connecting them now."}
-            if accepted
-            else {"status": "failed", "say": "Apologise: nobody can come to the phone now."}
+        if not accepted:
+            result = {"status": "failed", "say": "Apologise: nobody can come to the phone now."}
+            self.on_event("transfer_to_staff", result)
+            await params.result_callback(result)
+            return
+        self.on_event("transfer_to_staff", {"status": "transferring"})
+        await params.result_callback(
+            {"status": "transferring"}, properties=FunctionCallResultProperties(run_llm=False)
         )
-        self.on_event("transfer_to_staff", result)
-        await params.result_callback(result)
+        await params.llm.push_frame(EndWorkerFrame(reason="transferred"), FrameDirection.UPSTREAM)
 
     async def drain(self) -> None:
         """Wait for bookings still committing (after the call ended mid-booking)."""

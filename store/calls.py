@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import secrets
+from dataclasses import dataclass
 from typing import Any, cast
 
 from sqlalchemy import CursorResult, Result, delete, select, update
@@ -18,7 +19,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from store.db import Database
-from store.models import CallLog, CallOutcome, WebhookNonce, utcnow
+from store.models import CallerPreferences, CallLog, CallOutcome, WebhookNonce, utcnow
 
 NONCE_KEEP_SECS = 900
 """How long an accepted webhook nonce is remembered by default."""
@@ -213,3 +214,92 @@ async def _prune(session: AsyncSession, before: dt.datetime) -> int:
 def _rowcount(result: Result[Any]) -> int:
     """Rows an UPDATE, DELETE or INSERT changed."""
     return cast(CursorResult[Any], result).rowcount
+
+
+@dataclass(frozen=True, slots=True)
+class CallSummary:
+    """What the call's recorder saw, to be written to its ``CallLog``.
+
+    Attributes:
+        outcome: How the call ended for the business.
+        transcript: User and bot turns with offsets and interruptions.
+        tool_calls: Tool calls with their arguments and results.
+        turn_latencies: Per turn, caller-stopped to bot-audio-out, and services' TTFB.
+        errors: What failed, with offsets.
+    """
+
+    outcome: CallOutcome
+    transcript: list[Any]
+    tool_calls: list[Any]
+    turn_latencies: list[Any]
+    errors: list[Any]
+
+
+async def finish_call(
+    db: Database, call_uuid: str, summary: CallSummary, *, ended_at: dt.datetime
+) -> bool:
+    """Write the record of a call however it ended, and forget the caller's number.
+
+    Safe to run before or after the hangup webhook: the first ``ended_at`` is kept.
+
+    Returns:
+        Whether the call was known.
+    """
+    async with db.write(f"call:{call_uuid}") as session:
+        call = await session.scalar(select(CallLog).where(CallLog.call_uuid == call_uuid))
+        if call is None:
+            return False
+        call.outcome = summary.outcome
+        call.transcript = summary.transcript
+        call.tool_calls = summary.tool_calls
+        call.turn_latencies = summary.turn_latencies
+        call.errors = summary.errors
+        call.ended_at = call.ended_at or ended_at
+        call.caller_number = None
+    return True
+
+
+async def caller_preferences(
+    db: Database, business_id: str, caller_hash: str
+) -> CallerPreferences | None:
+    """What is remembered about a caller of a business, if anything."""
+    async with db.read() as session:
+        found = await session.scalar(
+            select(CallerPreferences).where(
+                CallerPreferences.business_id == business_id,
+                CallerPreferences.caller_hash == caller_hash,
+            )
+        )
+        return found
+
+
+async def remember_caller(
+    db: Database,
+    *,
+    business_id: str,
+    caller_hash: str,
+    caller_masked: str,
+    at: dt.datetime,
+    name: str | None = None,
+    language: str | None = None,
+    party_size: int | None = None,
+) -> None:
+    """Note a call from a caller: count it, and keep any name, language or party size learnt."""
+    async with db.write(f"caller:{business_id}") as session:
+        known = await session.scalar(
+            select(CallerPreferences).where(
+                CallerPreferences.business_id == business_id,
+                CallerPreferences.caller_hash == caller_hash,
+            )
+        )
+        if known is None:
+            known = CallerPreferences(
+                business_id=business_id, caller_hash=caller_hash, call_count=0
+            )
+            session.add(known)
+        known.caller_masked = caller_masked
+        known.call_count = (known.call_count or 0) + 1
+        known.last_call_at = at
+        known.name = name or known.name
+        known.preferred_language = language or known.preferred_language
+        known.usual_party_size = party_size or known.usual_party_size

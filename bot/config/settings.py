@@ -29,6 +29,10 @@ def _base_url(value: str) -> str:
     return urlunsplit((parts.scheme, parts.netloc, parts.path.rstrip("/"), "", ""))
 
 
+def _optional_base_url(value: str | None) -> str | None:
+    return _base_url(value) if value else None
+
+
 def _upper(value: object) -> object:
     return value.strip().upper() if isinstance(value, str) else value
 
@@ -72,6 +76,8 @@ class Settings(BaseSettings):
     config_watch_secs: float = Field(2.0, ge=0)
     # Where the engines and Plivo's REST API live; tests and benchmarks point them at fakes.
     deepgram_url: Annotated[str, AfterValidator(_base_url)] = "https://api.deepgram.com"
+    # Text-to-speech separately, when it is served elsewhere (unset: DEEPGRAM_URL).
+    deepgram_tts_url: Annotated[str | None, AfterValidator(_optional_base_url)] = None
     groq_url: Annotated[str, AfterValidator(_base_url)] = "https://api.groq.com/openai/v1"
     plivo_api_url: Annotated[str, AfterValidator(_base_url)] = "https://api.plivo.com"
     # Signs the audio websocket's one-time tokens; every server process must share it. Unset,

@@ -61,6 +61,8 @@ def make_app(tmp_path: Path, runner: CallRunner | None, clock: FakeClock) -> web
     app[STREAM_TOKENS] = StreamTokens(b"stream-test-secret-0123456789", 30, clock=clock)
     if runner is not None:
         app[CALL_RUNNER] = runner
+    else:
+        del app[CALL_RUNNER]
     return app
 
 

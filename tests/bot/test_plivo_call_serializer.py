@@ -309,3 +309,28 @@ async def test_the_goodbye_plays_out_when_checkpoints_are_never_answered() -> No
     hangup = r.api.hangups("call-raw-1")[0]
     assert play_end <= hangup.at <= play_end + 1.2
     assert r.logs.at("ERROR") == []
+
+
+@pytest.mark.parametrize("end", [EndFrame, CancelFrame])
+async def test_a_handed_over_call_is_left_up(
+    session: aiohttp.ClientSession, api: FakePlivoApi, end: type
+) -> None:
+    serializer = await serializer_for(session, api.base_url)
+    await serializer.serialize(audio(5.0))  # not waited for either: the call is not ours now
+    serializer.keep_call_up()
+    assert not serializer.hangs_up
+    started = time.monotonic()
+    assert await serializer.serialize(end()) is None
+    assert time.monotonic() - started < 0.05
+    assert api.hangups(CALL) == []
+
+
+async def test_keep_call_up_can_be_undone(
+    session: aiohttp.ClientSession, api: FakePlivoApi
+) -> None:
+    serializer = await serializer_for(session, api.base_url)
+    serializer.keep_call_up()
+    serializer.keep_call_up(False)  # the transfer was refused: the bot's goodbye hangs up again
+    assert serializer.hangs_up
+    await serializer.serialize(EndFrame())
+    assert [h.status for h in api.hangups(CALL)] == [204]

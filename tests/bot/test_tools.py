@@ -1,4 +1,5 @@
 import asyncio
+import dataclasses
 import datetime as dt
 from pathlib import Path
 from typing import Any
@@ -184,3 +185,64 @@ async def test_booking_survives_interruption(tools: CallTools):
     found, _ = await call(tools.find_reservation)
     assert found["found"] == 1
     assert found["reservations"][0]["name"] == "Asha"
+
+
+def with_transfer(tools: CallTools, answer: Any) -> tuple[CallTools, list[tuple[str, Any]]]:
+    events: list[tuple[str, Any]] = []
+
+    async def transfer() -> bool:
+        if isinstance(answer, Exception):
+            raise answer
+        return bool(answer)
+
+    tools = dataclasses.replace(
+        tools, transfer=transfer, on_event=lambda name, data: events.append((name, data))
+    )
+    return tools, events
+
+
+async def transfer_call(tools: CallTools) -> tuple[Any, Any, FakeLLM]:
+    calls: list[tuple[Any, Any]] = []
+    llm = FakeLLM()
+
+    async def callback(result: Any, properties: Any = None) -> None:
+        calls.append((result, properties))
+
+    params = FunctionCallParams(
+        function_name="transfer_to_staff",
+        tool_call_id="tool-3",
+        arguments={},
+        llm=llm,  # type: ignore[arg-type]
+        pipeline_worker=None,  # type: ignore[arg-type]
+        context=None,  # type: ignore[arg-type]
+        result_callback=callback,
+    )
+    await tools.transfer_to_staff(params)
+    [(result, properties)] = calls
+    return result, properties, llm
+
+
+async def test_transfer_tool_is_offered_only_with_a_transfer(tools: CallTools):
+    assert "transfer_to_staff" not in [s.name for s in tools.schemas()]
+    offered, _ = with_transfer(tools, True)
+    assert "transfer_to_staff" in [s.name for s in offered.schemas()]
+
+
+async def test_accepted_transfer_ends_the_pipeline_without_another_word(tools: CallTools):
+    tools, events = with_transfer(tools, True)
+    result, properties, llm = await transfer_call(tools)
+    assert result == {"status": "transferring"}
+    assert properties is not None and properties.run_llm is False
+    [(ended, direction)] = llm.pushed
+    assert isinstance(ended, EndWorkerFrame) and direction is FrameDirection.UPSTREAM
+    assert events == [("transfer_to_staff", {"status": "transferring"})]
+
+
+@pytest.mark.parametrize("answer", [False, RuntimeError("no network")])
+async def test_failed_transfer_lets_the_bot_apologise(tools: CallTools, answer: Any):
+    tools, events = with_transfer(tools, answer)
+    result, properties, llm = await transfer_call(tools)
+    assert result["status"] == "failed" and "Apologise" in result["say"]
+    assert properties is None  # the LLM runs again, to apologise
+    assert llm.pushed == []
+    assert [(name, data["status"]) for name, data in events] == [("transfer_to_staff", "failed")]
