@@ -106,7 +106,7 @@ async def phone(tmp_path: Path) -> AsyncIterator[PhoneFactory]:
     started: list[Any] = []
 
     async def start(
-        transcripts: Sequence[str],
+        transcripts: Sequence[str] | Callable[[int, bytes], str],
         replies: Sequence[Reply] | Callable[..., Reply],
         *,
         bots: Path = ROOT / "bots.yaml",
@@ -118,7 +118,7 @@ async def phone(tmp_path: Path) -> AsyncIterator[PhoneFactory]:
         """Start the fakes and the server; ``bots``/``edit`` change the businesses served,
         ``tts``/``llm`` are options for ``FakeDeepgramSpeak``/``FakeGroq``."""
         fakes = (
-            FakeDeepgramListen(list(transcripts), **stt),
+            FakeDeepgramListen(transcripts if callable(transcripts) else list(transcripts), **stt),
             FakeDeepgramSpeak(**(tts or {})),
             FakeGroq(replies, **(llm or {})),
             FakePlivoApi(auth_id=AUTH_ID, auth_token=AUTH_TOKEN),
