@@ -13,8 +13,9 @@ from urllib.parse import urlsplit
 from aiohttp import ClientResponse, WSMsgType, web
 from aiohttp.test_utils import TestClient
 
+from api.app import create_app
 from bot.call_runner import CallSetup
-from bot.config import Settings
+from bot.config import BusinessRegistry, Settings
 from tests.api.conftest import make_settings
 from tests.plivo_signing import signed_headers
 
@@ -31,6 +32,12 @@ def plivo_settings(tmp_path: Path, **overrides: Any) -> Settings:
     values: dict[str, Any] = {"plivo_auth_token": AUTH_TOKEN, "public_base_url": PUBLIC}
     values.update(overrides)
     return make_settings(tmp_path, **values)
+
+
+def plivo_app(tmp_path: Path, **overrides: Any) -> web.Application:
+    """The real app, with Plivo credentials, on a fresh database."""
+    settings = plivo_settings(tmp_path, **overrides)
+    return create_app(settings, BusinessRegistry(settings.bots_path))
 
 
 def new_call_uuid() -> str:

@@ -1,13 +1,11 @@
 import base64
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from aiohttp import WSCloseCode, WSMsgType, WSServerHandshakeError, web
 from aiohttp.test_utils import TestClient
-from loguru import logger
 
 from api import audio_ws
 from api.app import create_app
@@ -74,14 +72,6 @@ def app(tmp_path: Path, runner: EchoRunner, clock: FakeClock) -> web.Application
 @pytest.fixture
 async def client(aiohttp_client: Any, app: web.Application) -> TestClient:
     return await aiohttp_client(app)
-
-
-@pytest.fixture
-def log_lines() -> Iterator[list[str]]:
-    lines: list[str] = []
-    sink = logger.add(lambda m: lines.append(m.rstrip("\n")), format="{level} {message}")
-    yield lines
-    logger.remove(sink)
 
 
 async def refusal(client: TestClient, path: str) -> tuple[int, dict[str, Any]]:

@@ -1,16 +1,11 @@
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from aiohttp import web
 from aiohttp.test_utils import TestClient
-from loguru import logger
 from sqlalchemy import func, select
 
-from api.app import create_app
 from api.keys import DATABASE, STREAM_TOKENS
-from bot.config import BusinessRegistry
 from bot.phone import phone_hash
 from store.calls import get_call
 from store.models import CallLog, CallOutcome
@@ -26,29 +21,16 @@ from tests.api.plivo_calls import (
     hangup_form,
     new_call_uuid,
     parse_xml,
-    plivo_settings,
+    plivo_app,
     post_signed,
     stream_element,
 )
 from tests.plivo_signing import MA_SIGNATURE, NONCE, SIGNATURE, signed_headers
 
 
-def make_app(tmp_path: Path, **overrides: Any) -> web.Application:
-    settings = plivo_settings(tmp_path, **overrides)
-    return create_app(settings, BusinessRegistry(settings.bots_path))
-
-
 @pytest.fixture
 async def client(aiohttp_client: Any, tmp_path: Path) -> TestClient:
-    return await aiohttp_client(make_app(tmp_path))
-
-
-@pytest.fixture
-def log_lines() -> Iterator[list[str]]:
-    lines: list[str] = []
-    sink = logger.add(lambda m: lines.append(m.rstrip("\n")), format="{level} {message}")
-    yield lines
-    logger.remove(sink)
+    return await aiohttp_client(plivo_app(tmp_path))
 
 
 async def call_count(client: TestClient) -> int:
@@ -95,7 +77,7 @@ async def test_answer_known_number_streams_to_a_tokened_url_without_phone_digits
 
 async def test_answer_uses_ws_scheme_for_an_http_public_url(aiohttp_client: Any, tmp_path: Path):
     public = "http://bot.local:8080/voice"
-    client = await aiohttp_client(make_app(tmp_path, public_base_url=public))
+    client = await aiohttp_client(plivo_app(tmp_path, public_base_url=public))
     call_uuid = new_call_uuid()
     response = await post_signed(client, "/plivo/answer", answer_form(call_uuid), public=public)
     assert response.status == 200
@@ -255,7 +237,7 @@ async def test_query_string_is_part_of_the_signed_url(client: TestClient):
 
 
 async def test_webhooks_answer_503_without_a_plivo_token(aiohttp_client: Any, tmp_path: Path):
-    client = await aiohttp_client(make_app(tmp_path, plivo_auth_token=None))
+    client = await aiohttp_client(plivo_app(tmp_path, plivo_auth_token=None))
     for path, form in (
         ("/plivo/answer", answer_form(new_call_uuid())),
         ("/plivo/hangup", hangup_form(new_call_uuid())),

@@ -1,22 +1,17 @@
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from aiohttp import web
 from aiohttp.test_utils import TestClient
-from loguru import logger
 
-from api.app import create_app
 from api.plivo import CONNECTING, NO_TRANSFER
-from bot.config import BusinessRegistry
 from tests.api.plivo_calls import (
     AUTH_TOKEN,
     CALLER,
     answer_form,
     new_call_uuid,
     parse_xml,
-    plivo_settings,
+    plivo_app,
     post_signed,
 )
 from tests.plivo_signing import signed_headers
@@ -25,22 +20,9 @@ STAFF_DIGITS = "919811045213"  # Himalayan Kitchen's staff_number in bots.yaml
 DOSA_HOUSE = "918047182200"  # Dakshin Dosa House: no staff number
 
 
-def make_app(tmp_path: Path) -> web.Application:
-    settings = plivo_settings(tmp_path)
-    return create_app(settings, BusinessRegistry(settings.bots_path))
-
-
 @pytest.fixture
 async def client(aiohttp_client: Any, tmp_path: Path) -> TestClient:
-    return await aiohttp_client(make_app(tmp_path))
-
-
-@pytest.fixture
-def log_lines() -> Iterator[list[str]]:
-    lines: list[str] = []
-    sink = logger.add(lambda m: lines.append(m.rstrip("\n")), format="{level} {message}")
-    yield lines
-    logger.remove(sink)
+    return await aiohttp_client(plivo_app(tmp_path))
 
 
 async def answered(client: TestClient, **form: Any) -> str:

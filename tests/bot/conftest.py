@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
-from loguru import logger
 
 VALID_CONFIG: dict[str, Any] = {
     "businesses": [
@@ -74,12 +73,3 @@ def write_config(tmp_path: Path) -> Callable[[Any], Path]:
         return path
 
     return write
-
-
-@pytest.fixture
-def log_lines() -> Iterator[list[str]]:
-    """Every loguru message logged during the test, formatted as ``LEVEL message``."""
-    lines: list[str] = []
-    sink_id = logger.add(lambda m: lines.append(m.rstrip("\n")), format="{level} {message}")
-    yield lines
-    logger.remove(sink_id)
