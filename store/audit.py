@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import Connection, insert, inspect
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from store.db import Prepared
 from store.models import AuditLog, Base, utcnow
 
 
@@ -93,10 +94,13 @@ def write_change(
         before=jsonable(before) if before is not None else None,
         after=jsonable(after) if after is not None else None,
     )
-    connection.execute(_INSERT_AUDIT, values)
+    _INSERT_AUDIT.rows(connection, values)
 
 
-_INSERT_AUDIT = insert(AuditLog)
+_INSERT_AUDIT = Prepared(
+    insert(AuditLog),
+    column_keys=["at", "actor", "action", "entity", "entity_id", "before", "after"],
+)
 
 
 def _jsonable(value: Any) -> Any:

@@ -22,7 +22,7 @@ from sqlalchemy import (
 
 from store.audit import write_change
 from store.availability import Availability, Occupancy, Reason, check, search_range
-from store.db import Database
+from store.db import Database, Prepared
 from store.errors import BookingRejectedError, InvalidRequestError, NotFoundError
 from store.models import Reservation, ReservationSource, ReservationStatus, utcnow
 from store.policy import MAX_DINING_MINUTES, BookingPolicy
@@ -111,7 +111,7 @@ class Bookings:
                 "created_at": now,
                 "updated_at": now,
             }
-            values["id"] = connection.execute(_INSERT, values).scalar_one()
+            values["id"] = _INSERT.rows(connection, values)[0][0]
             _audit(connection, actor, "create", values["id"], None, values)
             return Reservation(**values)
 
@@ -265,14 +265,14 @@ def _judge(
     """
 
     def occupancy(start: dt.datetime, end: dt.datetime) -> Occupancy:
-        statement = _HOLDINGS if exclude_id is None else _HOLDINGS_EXCEPT
+        statement = _PREPARED_HOLDINGS if exclude_id is None else _PREPARED_HOLDINGS_EXCEPT
         values = {
             "business_id": policy.business_id,
             "since": start - _LOOKBACK,
             "until": end,
             "exclude_id": exclude_id,
         }
-        return Occupancy(connection.execute(statement, values))
+        return Occupancy(statement.rows(connection, values))
 
     dining = dt.timedelta(minutes=policy.dining_minutes)
     held = occupancy(starts_at, starts_at + dining)
@@ -307,6 +307,8 @@ _HOLDINGS = select(
     Reservation.starts_at < bindparam("until", type_=Reservation.starts_at.type),
 )
 _HOLDINGS_EXCEPT = _HOLDINGS.where(Reservation.id != bindparam("exclude_id"))
+_PREPARED_HOLDINGS = Prepared(_HOLDINGS)
+_PREPARED_HOLDINGS_EXCEPT = Prepared(_HOLDINGS_EXCEPT)
 _UNFIXABLE = (Reason.PARTY_TOO_SMALL, Reason.PARTY_TOO_LARGE)
 
 
@@ -388,16 +390,20 @@ def _unused_code(connection: Connection, business_id: str) -> str:
     """A fresh booking code; the caller holds the write lock, so none can race it."""
     while True:
         code = "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
-        taken = connection.execute(_CODE_TAKEN, {"business_id": business_id, "code": code})
-        if taken.first() is None:
+        if not _CODE_TAKEN.rows(connection, {"business_id": business_id, "code": code}):
             return code
 
 
 _TABLE = Reservation.metadata.tables["reservations"]
-_INSERT = insert(_TABLE).returning(_TABLE.c.id)
+_INSERT = Prepared(
+    insert(_TABLE).returning(_TABLE.c.id),
+    column_keys=[column.key for column in _TABLE.columns if column.key != "id"],
+)
 _BY_ID = select(_TABLE).where(_TABLE.c.id == bindparam("reservation_id"))
-_CODE_TAKEN = select(_TABLE.c.id).where(
-    _TABLE.c.business_id == bindparam("business_id"), _TABLE.c.code == bindparam("code")
+_CODE_TAKEN = Prepared(
+    select(_TABLE.c.id).where(
+        _TABLE.c.business_id == bindparam("business_id"), _TABLE.c.code == bindparam("code")
+    )
 )
 _EDITABLE = frozenset(
     column.key

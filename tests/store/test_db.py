@@ -59,3 +59,115 @@ async def test_write_rolls_back_on_error(db: Database):
         pass
     async with db.read() as session:
         assert (await session.execute(text("SELECT count(*) FROM audit_log"))).scalar() == 0
+
+
+async def _audit_actors(db: Database) -> list[str]:
+    async with db.read() as session:
+        rows = await session.execute(text("SELECT actor FROM audit_log ORDER BY id"))
+        return [row[0] for row in rows]
+
+
+def _insert_audit(actor: str, fail: bool = False):
+    def work(connection):
+        connection.exec_driver_sql(
+            "INSERT INTO audit_log (at, actor, action, entity, entity_id) "
+            "VALUES ('2026-12-01 00:00:00', ?, 'create', 't', '1')",
+            (actor,),
+        )
+        if fail:
+            raise ValueError(f"{actor} refused")
+        return actor
+
+    return work
+
+
+async def _batched(db: Database, *works) -> list:
+    """Run ``works`` as one batch: queued while the writer thread is held by another write."""
+    import asyncio
+    import threading
+
+    entered, release = threading.Event(), threading.Event()
+
+    def gate(_connection):
+        entered.set()
+        release.wait(5)
+
+    held = asyncio.ensure_future(db.run_write(gate))
+    await asyncio.to_thread(entered.wait, 5)
+    queued = [asyncio.ensure_future(db.run_write(work)) for work in works]
+    await asyncio.sleep(0)  # every write is queued before the writer is let go
+    release.set()
+    await held
+    return await asyncio.gather(*queued, return_exceptions=True)
+
+
+async def test_writes_queued_together_share_a_commit_but_fail_alone(db: Database):
+    import pytest
+
+    # Queued in one go, the three run in one transaction; the middle one's failure undoes its
+    # own row only, and each caller gets its own answer.
+    results = await _batched(
+        db, _insert_audit("first"), _insert_audit("middle", fail=True), _insert_audit("last")
+    )
+    assert results[0] == "first" and results[2] == "last"
+    assert isinstance(results[1], ValueError) and str(results[1]) == "middle refused"
+    assert await _audit_actors(db) == ["first", "last"]
+
+    # A lone failing write rolls back like any transaction.
+    with pytest.raises(ValueError, match="alone refused"):
+        await db.run_write(_insert_audit("alone", fail=True))
+    assert await _audit_actors(db) == ["first", "last"]
+
+
+async def test_a_failed_commit_fails_every_write_of_its_batch(db: Database):
+    import pytest
+
+    def breaks_the_transaction(connection):
+        # A deferred foreign key is only checked at COMMIT, which then fails for the batch.
+        connection.exec_driver_sql("PRAGMA defer_foreign_keys=ON")
+        connection.exec_driver_sql(
+            "INSERT INTO whatsapp_followups (reservation_id, template, parameters, status, "
+            "attempts, created_at, updated_at) VALUES (424242, 't', '{}', 'pending', 0, "
+            "'2026-12-01 00:00:00', '2026-12-01 00:00:00')"
+        )
+        return "sneaky"
+
+    results = await _batched(db, _insert_audit("one"), breaks_the_transaction)
+    assert all(isinstance(result, Exception) for result in results), results
+    assert "FOREIGN KEY" in str(results[0])
+    assert await _audit_actors(db) == []
+    with pytest.raises(ValueError):
+        await db.run_write(_insert_audit("after", fail=True))
+    assert await db.run_write(_insert_audit("still writes")) == "still writes"
+    assert await _audit_actors(db) == ["still writes"]
+
+
+async def test_prepared_statements_convert_types_like_sqlalchemy(db: Database):
+    import datetime as dt
+
+    from sqlalchemy import bindparam, insert, select
+
+    from store.db import Prepared
+    from store.models import AuditLog
+
+    table = AuditLog.__table__
+    at = dt.datetime(2026, 12, 1, 12, 30, tzinfo=dt.UTC)
+    add = Prepared(
+        insert(table).returning(table.c.id, table.c.at),
+        column_keys=["at", "actor", "action", "entity", "entity_id", "after"],
+    )
+    values = {
+        "at": at,
+        "actor": "api",
+        "action": "create",
+        "entity": "t",
+        "entity_id": "7",
+        "after": {"party_size": 4},
+    }
+    rows = await db.run_write(lambda connection: add.rows(connection, values))
+    assert len(rows) == 1 and rows[0][1] == at
+    find = Prepared(select(table.c.at, table.c.after).where(table.c.actor == bindparam("who")))
+    assert await db.run_read(lambda c: find.rows(c, {"who": "api"})) == [(at, {"party_size": 4})]
+    async with db.read() as session:
+        stored = (await session.execute(select(AuditLog))).scalar_one()
+    assert stored.at == at and stored.after == {"party_size": 4}
