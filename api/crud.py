@@ -22,7 +22,7 @@ from api.endpoint import Endpoint, Inputs
 from api.keys import DATABASE
 from api.schemas.common import IdPath, ListQuery, Page
 from store.audit import record_change, snapshot
-from store.db import count_rows
+from store.db import count_rows, select_rows
 from store.errors import NotFoundError
 from store.models import Base
 
@@ -143,10 +143,7 @@ def crud_endpoints(resource: Resource[Any]) -> list[Endpoint]:
                 .limit(filters.limit)
             )
             chosen = select(table).where(table.c.id.in_(page_ids)).order_by(*resource.order_by())
-            result = connection.execute(chosen)
-            names = tuple(result.keys())
-            rows = [dict(zip(names, row, strict=True)) for row in result]
-            items = page_adapter.validate_python(rows)
+            items = page_adapter.validate_python(select_rows(connection, chosen))
             return Page(items=items, total=total, skip=filters.skip, limit=filters.limit)
 
         return await inputs.request.app[DATABASE].run_read(query)
@@ -155,8 +152,8 @@ def crud_endpoints(resource: Resource[Any]) -> list[Endpoint]:
         record_id = inputs.path.id
 
         def query(connection: Connection) -> BaseModel | None:
-            row = connection.execute(by_id, {"record_id": record_id}).mappings().first()
-            return read.model_validate(dict(row)) if row is not None else None
+            rows = select_rows(connection, by_id, {"record_id": record_id})
+            return read.model_validate(rows[0]) if rows else None
 
         found = await inputs.request.app[DATABASE].run_read(query)
         if found is None:

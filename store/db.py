@@ -32,7 +32,7 @@ from sqlalchemy.ext.asyncio import (
 )
 
 SQLITE_BUSY_TIMEOUT_MS = 10_000
-SQLITE_READER_THREADS = 4
+SQLITE_READER_THREADS = 1
 COUNT_CACHE_SIZE = 256
 WRITE_KEY_BITS = 63
 WRITE_BATCH_MAX = 64
@@ -352,6 +352,63 @@ class Prepared:
         results = [c.type.dialect_impl(dialect).result_processor(dialect, None) for c in columns]
         self._plan = (str(compiled), binds, results)
         return self._plan
+
+
+def select_rows(
+    connection: Connection,
+    statement: Select[*tuple[Any, ...]],
+    params: Mapping[str, Any] | None = None,
+) -> list[dict[str, Any]]:
+    """Run a ``select`` built per request; its rows as dicts keyed by column name.
+
+    ``params`` gives the values of bound parameters made without one (``bindparam("id")``).
+
+    The hot list and detail pages build their statements per request, from the filters given.
+    On SQLite the statement is compiled once per shape, found again by SQLAlchemy's own cache
+    key, and run on the driver cursor with this request's parameter values, as
+    :class:`Prepared` does for fixed statements. Elsewhere it runs through SQLAlchemy.
+    """
+    key = statement._generate_cache_key() if connection.dialect.name == "sqlite" else None
+    plan = _SHAPES.get(key.key) if key is not None else None
+    if plan is None and key is not None:
+        plan = _SHAPES[key.key] = _Shape(statement, key, connection.dialect)
+        if len(_SHAPES) > COUNT_CACHE_SIZE:
+            _SHAPES.pop(next(iter(_SHAPES)))
+    if plan is None or key is None or plan.expanding:  # IN (a list) is rendered per execution
+        return [dict(row) for row in connection.execute(statement, params).mappings()]
+    values = plan.compiled.construct_params(params, extracted_parameters=key.bindparams)
+    driver: Any = connection.connection.driver_connection
+    bound = [
+        values[name] if process is None else process(values[name]) for name, process in plan.binds
+    ]
+    columns = plan.columns
+    return [
+        {name: v if p is None else p(v) for (name, p), v in zip(columns, row, strict=True)}
+        for row in driver.execute(plan.sql, bound)
+    ]
+
+
+class _Shape:
+    """A compiled select, its parameter order and conversions, and its column conversions."""
+
+    __slots__ = ("binds", "columns", "compiled", "expanding", "sql")
+
+    def __init__(self, statement: Select[*tuple[Any, ...]], key: Any, dialect: Dialect) -> None:
+        # Compiled with its cache key, it can take the parameters of any statement of its shape.
+        self.compiled: Any = statement.compile(dialect=dialect, cache_key=key)
+        self.sql = str(self.compiled)
+        self.expanding = "POSTCOMPILE" in self.sql
+        self.binds = [
+            (name, self.compiled.binds[name].type.dialect_impl(dialect).bind_processor(dialect))
+            for name in self.compiled.positiontup or ()
+        ]
+        self.columns = [
+            (str(c.key), c.type.dialect_impl(dialect).result_processor(dialect, None))
+            for c in statement.selected_columns
+        ]
+
+
+_SHAPES: dict[Any, _Shape] = {}
 
 
 _ADVISORY_LOCK = text("SELECT pg_advisory_xact_lock(:key)")

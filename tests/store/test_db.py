@@ -171,3 +171,28 @@ async def test_prepared_statements_convert_types_like_sqlalchemy(db: Database):
     async with db.read() as session:
         stored = (await session.execute(select(AuditLog))).scalar_one()
     assert stored.at == at and stored.after == {"party_size": 4}
+
+
+async def test_select_rows_reuses_a_shape_with_each_statements_own_values(db: Database):
+    from sqlalchemy import bindparam, select
+
+    from store.db import select_rows
+    from store.models import AuditLog
+
+    for actor in ("ana", "bo", "cy"):
+        await db.run_write(_insert_audit(actor))
+    table = AuditLog.__table__
+
+    def named(first: str, *more: str):
+        statement = select(table.c.actor).where(table.c.actor >= first).order_by(table.c.id)
+        if more:  # IN (a list) takes the ordinary path, with the same answer
+            statement = statement.where(table.c.actor.in_(more))
+        return db.run_read(lambda c: [row["actor"] for row in select_rows(c, statement)])
+
+    assert await named("b") == ["bo", "cy"]
+    assert await named("c") == ["cy"]  # same shape, another value
+    assert await named("a", "ana", "cy") == ["ana", "cy"]
+    assert await named("b", "ana", "cy") == ["cy"]
+    by_actor = select(table.c.id, table.c.at).where(table.c.actor == bindparam("who"))
+    rows = await db.run_read(lambda c: select_rows(c, by_actor, {"who": "bo"}))
+    assert [row["id"] for row in rows] == [2] and rows[0]["at"].tzinfo is not None
