@@ -150,7 +150,7 @@ async def test_prepared_statements_convert_types_like_sqlalchemy(db: Database):
     from store.db import Prepared
     from store.models import AuditLog
 
-    table = AuditLog.__table__
+    table = Base.metadata.tables["audit_log"]
     at = dt.datetime(2026, 12, 1, 12, 30, tzinfo=dt.UTC)
     add = Prepared(
         insert(table).returning(table.c.id, table.c.at),
@@ -177,11 +177,10 @@ async def test_select_rows_reuses_a_shape_with_each_statements_own_values(db: Da
     from sqlalchemy import bindparam, select
 
     from store.db import select_rows
-    from store.models import AuditLog
 
     for actor in ("ana", "bo", "cy"):
         await db.run_write(_insert_audit(actor))
-    table = AuditLog.__table__
+    table = Base.metadata.tables["audit_log"]
 
     def named(first: str, *more: str):
         statement = select(table.c.actor).where(table.c.actor >= first).order_by(table.c.id)
