@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import re
+from collections.abc import Callable
 from typing import Any
 
 import aiohttp
+from loguru import logger
 from openai import Timeout
 from pipecat.services.deepgram.stt import DeepgramSTTService
 from pipecat.services.deepgram.tts import DeepgramHttpTTSService
@@ -15,9 +19,12 @@ from pipecat.services.tts_service import TTSService
 from pipecat.transcriptions.language import Language
 
 from bot.config import Business, Settings
+from bot.prompt import Caller
 from processors.apology import Apology, ClipKey, Synthesise, apology_text
+from processors.dialogue import DialogueFacts, DialogueLLMService, spoken_hours
 from processors.engine_watchdog import EngineWatchdog, FailureReport
-from store.errors import VartalaapError
+from processors.local_stt import PocketsphinxSTTService
+from processors.local_tts import EspeakTTSService, synthesise
 
 PIPELINE_IN_RATE = 16_000
 """Rate of caller audio inside the pipeline: what Silero, smart-turn and Deepgram like best."""
@@ -39,17 +46,18 @@ TTS_CLIP_TIMEOUT = aiohttp.ClientTimeout(total=10)
 """How long the one-off synthesis of the apology clip may take."""
 
 
-class EngineUnavailableError(VartalaapError):
-    """A business's engine cannot be built (no key, or not supported here)."""
-
-    code = "engine_unavailable"
-    status = 503
-
-
 def stt_service(business: Business, settings: Settings) -> STTService:
-    """Deepgram streaming recognition in the business's language (``multi`` for Hinglish)."""
+    """Deepgram streaming recognition in the business's language (``multi`` for Hinglish).
+
+    The local recogniser (English only) when the business chose ``local`` or there is no key.
+    """
     engine = business.engines.stt
-    key = _key(settings.deepgram_api_key, "DEEPGRAM_API_KEY", engine.provider)
+    key = _key(settings.deepgram_api_key, "DEEPGRAM_API_KEY", engine.provider, "speech input")
+    if key is None:
+        return PocketsphinxSTTService(
+            business_phrases=(business.name, *business.name.split()),
+            sample_rate=PIPELINE_IN_RATE,
+        )
     language: Language | str = (
         engine.language if engine.language == "multi" else Language(engine.language)
     )
@@ -67,10 +75,23 @@ def stt_service(business: Business, settings: Settings) -> STTService:
     )
 
 
-def llm_service(business: Business, settings: Settings, system_prompt: str) -> LLMService[Any]:
-    """Groq chat completions with the call's system prompt."""
+def llm_service(
+    business: Business,
+    settings: Settings,
+    system_prompt: str,
+    facts: DialogueFacts,
+    language: str,
+    clock: Callable[[], dt.datetime],
+) -> LLMService[Any]:
+    """Groq chat completions with the call's system prompt.
+
+    The local dialogue engine, which calls the same tools, when the business chose ``local`` or
+    there is no key; it answers from ``facts`` in ``language`` at the time ``clock`` tells.
+    """
     engine = business.engines.llm
-    key = _key(settings.groq_api_key, "GROQ_API_KEY", engine.provider)
+    key = _key(settings.groq_api_key, "GROQ_API_KEY", engine.provider, "the language model")
+    if key is None:
+        return DialogueLLMService(facts, clock=clock, language=language)
     return BoundedGroqLLMService(
         api_key=key,
         base_url=settings.groq_url,
@@ -113,11 +134,17 @@ class BoundedGroqLLMService(GroqLLMService):
 
 
 def tts_service(
-    business: Business, settings: Settings, session: aiohttp.ClientSession
+    business: Business, settings: Settings, session: aiohttp.ClientSession, language: str
 ) -> TTSService:
-    """Deepgram Aura over HTTP, at Plivo's 8 kHz so no resampling happens on the way out."""
+    """Deepgram Aura over HTTP, at Plivo's 8 kHz so no resampling happens on the way out.
+
+    The local espeak-ng voice for ``language`` when the business chose ``local`` or there is
+    no key.
+    """
     engine = business.engines.tts
-    key = _key(settings.deepgram_api_key, "DEEPGRAM_API_KEY", engine.provider)
+    key = _key(settings.deepgram_api_key, "DEEPGRAM_API_KEY", engine.provider, "speech output")
+    if key is None:
+        return EspeakTTSService(language=language, sample_rate=PIPELINE_OUT_RATE)
     return DeepgramHttpTTSService(
         api_key=key,
         aiohttp_session=session,
@@ -128,7 +155,7 @@ def tts_service(
 
 
 def tts_synthesiser(
-    business: Business, settings: Settings, session: aiohttp.ClientSession
+    business: Business, settings: Settings, session: aiohttp.ClientSession, language: str
 ) -> Synthesise:
     """One-off synthesis with the business's TTS voice, as the call's TTS requests it.
 
@@ -136,7 +163,13 @@ def tts_synthesiser(
     depend on the TTS being up when something fails.
     """
     engine = business.engines.tts
-    key = _key(settings.deepgram_api_key, "DEEPGRAM_API_KEY", engine.provider)
+    key = _key(settings.deepgram_api_key, "DEEPGRAM_API_KEY", engine.provider, "speech output")
+    if key is None:
+
+        async def speak_locally(text: str) -> bytes:
+            return await synthesise(text, language, sample_rate=PIPELINE_OUT_RATE)
+
+        return speak_locally
     url = f"{settings.deepgram_tts_url or settings.deepgram_url}/v1/speak"
     params = {
         "model": engine.voice,
@@ -146,14 +179,14 @@ def tts_synthesiser(
     }
     headers = {"Authorization": f"Token {key}"}
 
-    async def synthesise(text: str) -> bytes:
+    async def speak_with_deepgram(text: str) -> bytes:
         async with session.post(
             url, params=params, headers=headers, json={"text": text}, timeout=TTS_CLIP_TIMEOUT
         ) as response:
             response.raise_for_status()
             return await response.read()
 
-    return synthesise
+    return speak_with_deepgram
 
 
 def engine_watchdog(
@@ -174,16 +207,47 @@ def engine_watchdog(
         text=text,
         sample_rate=PIPELINE_OUT_RATE,
         key=ClipKey(business.slug, language, voice, PIPELINE_OUT_RATE, text),
-        synthesise=tts_synthesiser(business, settings, session),
+        synthesise=tts_synthesiser(business, settings, session, language),
     )
     return EngineWatchdog(apology, report=report, call_id=call_id)
 
 
-def _key(secret: object, variable: str, provider: str) -> str:
+def dialogue_facts(business: Business, caller: Caller, *, can_transfer: bool) -> DialogueFacts:
+    """What the local dialogue engine answers from: the business's facts and the caller's."""
+    weekly = business.booking_policy().weekly_hours
+    host = re.match(r"\s*You are (\w+)", business.persona or "")
+    rules = business.reservations
+    return DialogueFacts(
+        business_name=business.name,
+        timezone=business.timezone,
+        hours=spoken_hours(weekly),
+        hours_hi=spoken_hours(weekly, "hi"),
+        address=business.address,
+        persona=host.group(1) if host else None,
+        max_party_size=rules.max_party_size,
+        min_party_size=rules.min_party_size,
+        languages=tuple(business.languages),
+        can_transfer=can_transfer,
+        caller_number_known=caller.number_known,
+        caller_name=caller.name,
+    )
+
+
+_NOTICES: set[tuple[str, str]] = set()
+
+
+def _key(secret: object, variable: str, provider: str, role: str) -> str | None:
+    """The production engine's key; ``None`` when the local engine should serve instead.
+
+    A missing key is not an error: the embedded engine takes over, and the first call of each
+    kind says so once, in one line.
+    """
     if provider == "local":
-        # TODO(engines): the embedded engines arrive with the local-run work (issue 5).
-        raise EngineUnavailableError(f"the local {provider} engine is not available yet")
+        return None
     value = getattr(secret, "get_secret_value", lambda: None)()
-    if not value:
-        raise EngineUnavailableError(f"{variable} is not set")
-    return str(value)
+    if value:
+        return str(value)
+    if (variable, role) not in _NOTICES:
+        _NOTICES.add((variable, role))
+        logger.warning("{} is not set: {} uses the embedded local engine", variable, role)
+    return None
