@@ -5,10 +5,10 @@ import xml.etree.ElementTree as ET
 from typing import Any
 
 from api.keys import SETTINGS
+from bot.simulated_caller.webhooks import answer_params, now_utc
 from store.models import CallOutcome
 from tests.e2e.test_phone_call import finished_record
 from tests.fakes.groq_script import Reply
-from tests.fakes.plivo_webhooks import answer_params, now_utc
 
 STAFF_DIGITS = "919811045213"  # Himalayan Kitchen's staff_number in bots.yaml
 

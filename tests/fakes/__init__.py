@@ -8,6 +8,7 @@ or ``await f.start()`` / ``await f.stop()``) that records what it receives:
 * ``deepgram_tts.FakeDeepgramSpeak``: ``/v1/speak`` over HTTP and websocket.
 * ``plivo_rest.FakePlivoApi``: hang-up and transfer of live calls.
 
-``plivo_caller.FakePlivoCaller`` is the other side: it calls our server as Plivo would.
+``plivo_caller.FakePlivoCaller`` is the other side: it calls our server as Plivo would
+(:mod:`bot.simulated_caller`, which the demo uses too, plus the recorded fixtures).
 Nothing here imports pytest.
 """

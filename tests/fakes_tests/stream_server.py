@@ -14,8 +14,8 @@ import numpy as np
 from aiohttp import WSMsgType, web
 from plivo.utils import validate_v3_signature
 
+from bot.simulated_caller.signing import NONCE_HEADER, SIGNATURE_HEADER
 from tests.fakes.pcm import rms, ulaw_decode, ulaw_encode
-from tests.fakes.plivo_signature import NONCE_HEADER, SIGNATURE_HEADER
 from tests.fakes.server import FakeServer
 
 SILENT_FRAMES_TO_REPLY = 5  # 100 ms of silence ends an utterance

@@ -1,8 +1,7 @@
 import pytest
 from plivo.utils import validate_v3_signature
 
-from tests.fakes.plivo_caller import FakePlivoCaller
-from tests.fakes.plivo_signature import (
+from bot.simulated_caller.signing import (
     MA_SIGNATURE_HEADER,
     NONCE_HEADER,
     SIGNATURE_HEADER,
@@ -10,6 +9,7 @@ from tests.fakes.plivo_signature import (
     sign_v3,
     signed_headers,
 )
+from tests.fakes.plivo_caller import FakePlivoCaller
 from tests.fakes_tests.stream_server import StreamServer
 
 TOKEN = "sub-account-token"

@@ -1,6 +1,6 @@
 """A model of Plivo's playout buffer: bot audio plays at real time, in arrival order.
 
-Used by the fake caller to know when queued audio has finished playing (checkpoints), what a
+Used by the simulated caller to know when queued audio has finished playing (checkpoints), what a
 ``clearAudio`` cut off, how much audio a hang-up truncated, and where playout ran dry while the
 bot was speaking (underruns).
 """

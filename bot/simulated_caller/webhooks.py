@@ -11,11 +11,6 @@ from datetime import UTC, datetime
 DEFAULT_CONTENT_TYPE = "audio/x-l16;rate=8000"  # Plivo's default when contentType is omitted
 
 
-def mask_number(number: str) -> str:
-    """A phone number safe to log: all but the last two digits hidden."""
-    return "*" * max(0, len(number) - 2) + number[-2:]
-
-
 def plivo_time(at: datetime) -> str:
     """Plivo's timestamp format in webhooks (``YYYY-MM-DD HH:MM:SS``)."""
     return at.strftime("%Y-%m-%d %H:%M:%S")

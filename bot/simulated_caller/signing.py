@@ -19,7 +19,7 @@ NONCE_HEADER = "X-Plivo-Signature-V3-Nonce"
 
 
 class SignatureMode(StrEnum):
-    """How the fake caller signs a webhook."""
+    """How the simulated caller signs a webhook."""
 
     VALID = "valid"  # fresh nonce, correct signatures
     FORGED = "forged"  # fresh nonce, signed with a wrong token
