@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import aiohttp
@@ -19,6 +19,7 @@ from loguru import logger
 from pipecat.adapters.llm.schemas.tools_schema import ToolsSchema
 from pipecat.audio.vad.silero import SileroVADAnalyzer
 from pipecat.frames.frames import EndFrame, TTSSpeakFrame, UserIdleTimeoutUpdateFrame
+from pipecat.observers.base_observer import BaseObserver
 from pipecat.pipeline.pipeline import Pipeline
 from pipecat.pipeline.worker import PipelineParams, PipelineWorker
 from pipecat.processors.aggregators.llm_context import LLMContext
@@ -30,24 +31,23 @@ from pipecat.workers.runner import WorkerRunner
 
 from bot.aiohttp_websocket_transport import AiohttpWebsocketParams, AiohttpWebsocketTransport
 from bot.call_runner import CallSetup
-from bot.config import Business, Settings
+from bot.config import Settings
+from bot.conversation import call_language, conversation_llm, greeting, known_caller
 from bot.phone import mask_phone, phone_hash
 from bot.plivo_api import PlivoApi
 from bot.plivo_call_serializer import PlivoCallSerializer
-from bot.prompt import Caller, system_prompt
+from bot.prompt import Caller
 from bot.services import (
     PIPELINE_IN_RATE,
     PIPELINE_OUT_RATE,
-    dialogue_facts,
     engine_watchdog,
-    llm_service,
     stt_service,
     tts_service,
 )
 from bot.tools import CallTools
 from processors.call_recorder import CallRecorderObserver
 from store.booking import Bookings
-from store.calls import CallSummary, caller_preferences, finish_call, remember_caller
+from store.calls import CallSummary, finish_call, remember_caller
 from store.db import Database
 from store.models import CallOutcome, utcnow
 
@@ -74,12 +74,15 @@ class CallResources:
         database: The database.
         bookings: The booking store.
         http: One HTTP client session for TTS and Plivo's REST API.
+        observers: Factories of extra pipeline observers, each given the call's UUID (the
+            demo watches its call through one).
     """
 
     settings: Settings
     database: Database | None = None
     bookings: Bookings | None = None
     http: aiohttp.ClientSession | None = None
+    observers: list[Callable[[str], BaseObserver]] = field(default_factory=list)
 
 
 class PipelineCallRunner:
@@ -127,8 +130,7 @@ class PipelineCallRunner:
         recorder: CallRecorderObserver,
     ) -> None:
         settings, business = self.resources.settings, call.business
-        language = caller.language if caller.language in business.languages else None
-        language = language or business.default_language
+        language = call_language(business, caller)
         serializer = self._serializer(call)
         tools = CallTools(
             business=business,
@@ -165,13 +167,13 @@ class PipelineCallRunner:
                 transport.input(),
                 stt_service(business, settings),
                 user_aggregator,
-                llm_service(
+                conversation_llm(
                     business,
                     settings,
-                    system_prompt(business, caller, self.clock()),
-                    dialogue_facts(business, caller, can_transfer=tools.transfer is not None),
-                    language,
-                    self.clock,
+                    caller,
+                    can_transfer=tools.transfer is not None,
+                    language=language,
+                    clock=self.clock,
                 ),
                 tts_service(business, settings, self._http(), language),
                 watchdog,
@@ -188,7 +190,11 @@ class PipelineCallRunner:
             ),
             enable_rtvi=False,
             idle_timeout_secs=None,
-            observers=[recorder, watchdog.observer],
+            observers=[
+                recorder,
+                watchdog.observer,
+                *(make(call.call_uuid) for make in self.resources.observers),
+            ],
         )
         reprompted = False  # asked "are you still there?" since the caller last spoke
         ending = False  # a last line is queued: nothing more is said
@@ -201,7 +207,7 @@ class PipelineCallRunner:
 
         @transport.event_handler("on_client_connected")
         async def on_connected(_transport: Any, _ws: Any) -> None:
-            await worker.queue_frame(TTSSpeakFrame(_greeting(business, caller, language)))
+            await worker.queue_frame(TTSSpeakFrame(greeting(business, caller, language)))
 
         @transport.event_handler("on_client_disconnected")
         async def on_disconnected(_transport: Any, _ws: Any) -> None:
@@ -290,22 +296,8 @@ class PipelineCallRunner:
         return transfer
 
     async def _caller(self, call: CallSetup) -> Caller:
-        if call.caller_number is None:
-            return Caller()
-        try:
-            known = await caller_preferences(
-                self._database(), call.business.slug, phone_hash(call.caller_number)
-            )
-        except Exception:  # a missing memory must not stop the call
-            logger.bind(call=call.call_uuid).exception("could not read caller preferences")
-            known = None
-        if known is None:
-            return Caller(number_known=True)
-        return Caller(
-            name=known.name,
-            language=known.preferred_language,
-            usual_party_size=known.usual_party_size,
-            number_known=True,
+        return await known_caller(
+            self._database(), call.business, call.caller_number, call.call_uuid
         )
 
     async def _write_record(self, call: CallSetup, caller: Caller, summary: CallSummary) -> None:
@@ -343,18 +335,6 @@ class PipelineCallRunner:
 async def _say_and_end(worker: PipelineWorker, text: str) -> None:
     """Speak a last line, then end the call once it has played."""
     await worker.queue_frames([TTSSpeakFrame(text), EndFrame()])
-
-
-def _greeting(business: Business, caller: Caller, language: str) -> str:
-    greeting = business.greeting_for(language)
-    if not caller.name:
-        return greeting
-    welcome = (
-        f"{caller.name} ji, phir se swagat hai! "
-        if language == "hi"
-        else (f"Welcome back, {caller.name}! ")
-    )
-    return welcome + greeting
 
 
 def _booked(summary: CallSummary) -> dict[str, Any]:
