@@ -3,11 +3,18 @@
 from __future__ import annotations
 
 import argparse
+import importlib
 import os
 import sys
 
 from bot.config import ConfigError, Settings, load_or_exit, load_settings
 from bot.logs import configure_logging
+
+LOCAL_COMMANDS = {
+    "chat": ("bot.chat", "type as the caller and read the bot's replies"),
+    "mic": ("bot.mic", "talk to the bot with this machine's microphone and speakers"),
+}
+"""Commands that run the bot locally: module (with ``add_arguments`` and ``run``), summary."""
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -26,10 +33,15 @@ def main(argv: list[str] | None = None) -> int:
     )
 
     commands.add_parser("check-config", help="validate bots.yaml and the environment")
+    for name, (module, summary) in LOCAL_COMMANDS.items():
+        importlib.import_module(module).add_arguments(commands.add_parser(name, help=summary))
 
     args = parser.parse_args(argv)
     settings = _settings_or_exit()
     configure_logging(settings.log_level)
+    if args.command in LOCAL_COMMANDS:
+        run: int = importlib.import_module(LOCAL_COMMANDS[args.command][0]).run(args, settings)
+        return run
     if args.command == "check-config":
         directory = load_or_exit(settings.bots_path)
         print(f"{settings.bots_path}: {len(directory)} businesses: {', '.join(directory.slugs)}")

@@ -9,7 +9,9 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def run_bot(*args: str, cwd: Path, **env: str) -> subprocess.CompletedProcess[str]:
+def run_bot(
+    *args: str, cwd: Path, input: str | None = None, **env: str
+) -> subprocess.CompletedProcess[str]:
     environment = {k: v for k, v in os.environ.items() if k not in {"PORT", "BOTS_PATH"}}
     environment["PYTHONPATH"] = str(ROOT)
     environment.update(env)
@@ -19,6 +21,7 @@ def run_bot(*args: str, cwd: Path, **env: str) -> subprocess.CompletedProcess[st
         env=environment,
         capture_output=True,
         text=True,
+        input=input,
         timeout=60,
     )
 
