@@ -11,6 +11,10 @@ from bot.config import ConfigError, Settings, load_or_exit, load_settings
 from bot.logs import configure_logging
 
 LOCAL_COMMANDS = {
+    "demo": (
+        "bot.demo",
+        "a simulated caller phones the bot and books a table, all on this machine",
+    ),
     "chat": ("bot.chat", "type as the caller and read the bot's replies"),
     "mic": ("bot.mic", "talk to the bot with this machine's microphone and speakers"),
 }

@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -104,11 +105,23 @@ class Transcript:
         out: Where to print.
         colour: Dim the tool lines with ANSI codes (on a terminal); otherwise they start with
             ``  [tool]``.
+        since: A ``time.monotonic()`` instant: when given, each line starts with the seconds
+            since then.
+        caller_label: How the caller's lines are labelled.
     """
 
-    def __init__(self, out: TextIO = sys.stdout, *, colour: bool | None = None) -> None:
+    def __init__(
+        self,
+        out: TextIO = sys.stdout,
+        *,
+        colour: bool | None = None,
+        since: float | None = None,
+        caller_label: str = "you",
+    ) -> None:
         self.out = out
         self.colour = out.isatty() if colour is None else colour
+        self.since = since
+        self.caller_label = caller_label
 
     def bot(self, text: str) -> None:
         """The bot said ``text``."""
@@ -117,7 +130,7 @@ class Transcript:
 
     def caller(self, text: str) -> None:
         """The caller said ``text``."""
-        self._print(f"you> {text}")
+        self._print(f"{self.caller_label}> {text}")
 
     def note(self, text: str) -> None:
         """A remark about the call (it ended, the engine in use...)."""
@@ -133,6 +146,8 @@ class Transcript:
         self._print(f"{DIM}  {line}{RESET}" if self.colour else f"  [tool] {line}")
 
     def _print(self, line: str) -> None:
+        if self.since is not None:
+            line = f"{time.monotonic() - self.since:6.2f}s  {line}"
         print(line, file=self.out, flush=True)
 
 

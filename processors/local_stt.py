@@ -107,7 +107,9 @@ class PocketsphinxSTTService(STTService):
             area), added to the language model.
         extra_names: Caller names to recognise besides the built-in common Indian names.
         interim_interval_secs: How often to push an interim transcript while speech lasts.
-        pre_roll_secs: Audio fed from before the VAD's start, beyond its ``start_secs``.
+        pre_roll_secs: Audio fed from before the VAD's start, beyond its ``start_secs``. The
+            VAD runs after the STT and hears a soft onset ("yes please") late: with 0.3 s
+            the demo's "yes please" came out as "anita"; 0.6 s keeps the first word.
         cmn_init: The initial cepstral mean: :data:`TELEPHONE_CMN` for phone calls,
             :data:`WIDEBAND_CMN` for true 16 kHz audio.
         decoder_options: pocketsphinx ``Config`` options that override
@@ -123,7 +125,7 @@ class PocketsphinxSTTService(STTService):
         business_phrases: Sequence[str] = (),
         extra_names: Sequence[str] = (),
         interim_interval_secs: float = 0.25,
-        pre_roll_secs: float = 0.3,
+        pre_roll_secs: float = 0.6,
         cmn_init: str = TELEPHONE_CMN,
         decoder_options: Mapping[str, Any] | None = None,
         sample_rate: int | None = None,

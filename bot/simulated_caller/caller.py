@@ -109,6 +109,8 @@ class SimulatedCaller:
             await caller.hang_up()                     # close the stream, POST the hangup hook
 
     ``fast=True`` sends ``say`` audio plus ``fast_tail_secs`` of silence without real-time pacing.
+    ``speech_pace`` sends ``say`` audio that many times faster than real time but still paced,
+    so that a pipeline whose VAD sits after its STT (as pipecat's does) keeps up.
     ``signature`` decides how webhooks are signed (see ``SignatureMode``). ``stream_url``
     replaces the XML's websocket URL (e.g. when the server advertises its public ``wss://`` name).
     """
@@ -128,6 +130,7 @@ class SimulatedCaller:
         signature: SignatureMode = SignatureMode.VALID,
         fast: bool = False,
         fast_tail_secs: float = 1.0,
+        speech_pace: float = 1.0,
         underrun_threshold: float = 0.04,
         underrun_max_gap: float = 0.5,
         stream_url: str | None = None,
@@ -143,6 +146,9 @@ class SimulatedCaller:
         self.signature = signature
         self.fast = fast
         self.fast_tail_frames = round(fast_tail_secs / FRAME_SECS)
+        if speech_pace <= 0:
+            raise ValueError(f"speech_pace must be positive, not {speech_pace}")
+        self.speech_pace = speech_pace
         self.playout = Playout(underrun_threshold=underrun_threshold, max_gap=underrun_max_gap)
         self.stream_url_override = stream_url
         self._session = session
@@ -407,7 +413,7 @@ class SimulatedCaller:
                     next_at = now
                     await asyncio.sleep(0)
                     continue
-                next_at += FRAME_SECS
+                next_at += FRAME_SECS / (self.speech_pace if frame.turn is not None else 1.0)
                 if next_at < now - 0.2:  # fell far behind (e.g. paused): do not burst to catch up
                     next_at = now
                 await asyncio.sleep(max(0.0, next_at - now))
@@ -614,7 +620,10 @@ class SimulatedCaller:
             "simulated caller {}: hung up by API, {:.2f}s cut", call_uuid, self.truncated_secs
         )
         await self._close_stream()
-        await self.send_hangup_webhook(source="API Request")
+        try:
+            await self.send_hangup_webhook(source="API Request")
+        except aiohttp.ClientError as exc:  # the server went away first: nobody to tell
+            logger.debug("simulated caller {}: hangup webhook failed: {}", call_uuid, exc)
 
     async def _close_stream(self) -> None:
         for task in self._tasks:

@@ -10,7 +10,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def run_bot(
-    *args: str, cwd: Path, input: str | None = None, **env: str
+    *args: str, cwd: Path, input: str | None = None, timeout: float = 60, **env: str
 ) -> subprocess.CompletedProcess[str]:
     environment = {k: v for k, v in os.environ.items() if k not in {"PORT", "BOTS_PATH"}}
     environment["PYTHONPATH"] = str(ROOT)
@@ -22,7 +22,7 @@ def run_bot(
         capture_output=True,
         text=True,
         input=input,
-        timeout=60,
+        timeout=timeout,
     )
 
 
