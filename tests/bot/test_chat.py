@@ -98,16 +98,16 @@ def test_end_of_input_hangs_up_without_booking(tmp_path: Path):
 
 
 def test_unknown_business_and_bad_phone_are_named(tmp_path: Path):
-    environment = {"BOTS_PATH": str(ROOT / "bots.yaml")}
-    unknown = run_bot("chat", "--business", "nowhere", cwd=tmp_path, input="", **environment)
+    bots = str(ROOT / "bots.yaml")
+    unknown = run_bot("chat", "--business", "nowhere", cwd=tmp_path, input="", BOTS_PATH=bots)
     assert unknown.returncode == 2
     assert "--business: no business 'nowhere'" in unknown.stderr
     assert "dakshin-dosa-house" in unknown.stderr
 
-    bad_phone = run_bot("chat", "--phone", "12", cwd=tmp_path, input="", **environment)
+    bad_phone = run_bot("chat", "--phone", "12", cwd=tmp_path, input="", BOTS_PATH=bots)
     assert bad_phone.returncode == 2
     assert "--phone:" in bad_phone.stderr
 
-    unknown_language = run_bot("chat", "--language", "ta", cwd=tmp_path, input="", **environment)
+    unknown_language = run_bot("chat", "--language", "ta", cwd=tmp_path, input="", BOTS_PATH=bots)
     assert unknown_language.returncode == 2
     assert "--language: invalid choice: 'ta'" in unknown_language.stderr
