@@ -1,18 +1,22 @@
-# The two commands: `make serve` runs the server on the embedded defaults, `make test` runs the
-# tests. Both create .venv and install the project on first use.
+# The two commands: `make demo` runs a whole phone call on the embedded engines (no keys, no
+# network), `make test` runs the tests. Both create .venv and install the project on first use.
+# `make serve` runs the server.
 
 PYTHON ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: serve test lint bench-availability clean
+.PHONY: demo serve test lint bench-availability clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	@touch $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/python -m bot demo
 
 serve: $(STAMP)
 	$(BIN)/python -m bot serve
