@@ -44,7 +44,7 @@ from bot.services import (
     stt_service,
     tts_service,
 )
-from bot.tools import CallTools
+from bot.tools import CallTools, ToolEvent
 from processors.call_recorder import CallRecorderObserver
 from store.booking import Bookings
 from store.calls import CallSummary, finish_call, remember_caller
@@ -76,6 +76,8 @@ class CallResources:
         http: One HTTP client session for TTS and Plivo's REST API.
         observers: Factories of extra pipeline observers, each given the call's UUID (the
             demo watches its call through one).
+        tool_listeners: Told of every call's tool calls as they happen: the call's UUID, the
+            tool's name and its :data:`~bot.tools.ToolEvent` data (audio scenarios use it).
     """
 
     settings: Settings
@@ -83,6 +85,7 @@ class CallResources:
     bookings: Bookings | None = None
     http: aiohttp.ClientSession | None = None
     observers: list[Callable[[str], BaseObserver]] = field(default_factory=list)
+    tool_listeners: list[Callable[[str, str, dict[str, Any]], None]] = field(default_factory=list)
 
 
 class PipelineCallRunner:
@@ -137,7 +140,7 @@ class PipelineCallRunner:
             bookings=self._bookings(),
             call_uuid=call.call_uuid,
             caller_number=call.caller_number,
-            on_event=recorder.tool_event,
+            on_event=self._tool_listener(call.call_uuid, recorder),
             transfer=self._transfer(call, serializer),
             clock=self.clock,
         )
@@ -294,6 +297,17 @@ class PipelineCallRunner:
             return accepted
 
         return transfer
+
+    def _tool_listener(self, call_uuid: str, recorder: CallRecorderObserver) -> ToolEvent:
+        """The call record's tool hook, also telling the resources' listeners."""
+        listeners = self.resources.tool_listeners
+
+        def on_event(name: str, data: dict[str, Any]) -> None:
+            recorder.tool_event(name, data)
+            for listen in listeners:
+                listen(call_uuid, name, data)
+
+        return on_event
 
     async def _caller(self, call: CallSetup) -> Caller:
         return await known_caller(

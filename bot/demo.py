@@ -42,10 +42,7 @@ from bot.console import Transcript
 from bot.phone import PhoneNumberError, normalise_phone
 
 if TYPE_CHECKING:
-    from pipecat.observers.base_observer import BaseObserver
-
     from bot.simulated_caller import SimulatedCaller
-    from store.db import Database
     from store.models import CallLog, Reservation
 
 GOALS = ("booked", "cancelled", "enquiry", "transferred", "abandoned")
@@ -54,7 +51,6 @@ GREETING_TIMEOUT_SECS = 20.0
 REPLY_TIMEOUT_SECS = 20.0
 SPEAKING_TIMEOUT_SECS = 60.0
 HANG_UP_TIMEOUT_SECS = 20.0
-RECORD_TIMEOUT_SECS = 5.0
 WAV_RATE = 8000
 FAST_SPEECH_PACE = 4.0
 """How much faster than real time ``--fast`` sends the caller's speech. Unpaced bursts do not
@@ -249,7 +245,7 @@ async def demo(
         started_at: A ``time.monotonic()`` instant to measure start-up from (default: now).
         out: Where the live transcript goes (default: standard output).
     """
-    from bot.local_phone import LocalPhone
+    from bot.local_phone import LocalPhone, conversation_observer
 
     started_at = time.monotonic() if started_at is None else started_at
     transcript = Transcript(out or sys.stdout, since=started_at, caller_label="caller")
@@ -257,7 +253,16 @@ async def demo(
     lines = [line.replace("{day}", evening_day(business)) for line in script.lines]
     speech = await _caller_speech(lines, script.language)
     number = normalise_phone(script.caller_phone)
-    async with LocalPhone(settings, observers=[lambda _uuid: _watcher(transcript)]) as phone:
+    watch = LocalPhone(
+        settings,
+        observers=[
+            lambda _uuid: conversation_observer(
+                heard=lambda text: transcript.note(f"the bot heard: {text}"), said=transcript.bot
+            )
+        ],
+        tool_listeners=[lambda _uuid, name, data: transcript.tool(name, data)],
+    )
+    async with watch as phone:
         transcript.note(f"{business.name}: the server is up at {phone.url}; dialling")
         pace = FAST_SPEECH_PACE if fast else 1.0
         async with phone.dial(business, number, speech_pace=pace) as caller:
@@ -270,11 +275,11 @@ async def demo(
                 if turn.last_speech_frame_at is not None
             ]
             result.bot_audio = _heard_bot_audio(caller)
-        log = await _finished_call(phone.database, result.call_uuid)
+        log = await phone.finished_call(result.call_uuid)
         result.call_log = _log_dict(log) if log is not None else {}
         result.outcome = str(log.outcome) if log is not None else "unknown"
         result.reservations = [
-            _reservation_dict(r) for r in await _reservations(phone.database, result.call_uuid)
+            _reservation_dict(r) for r in await phone.reservations_of(result.call_uuid)
         ]
     result.goal_problem = goal_problem(script.goal, result)
     return result
@@ -375,29 +380,6 @@ def evening_day(business: Business, today: dt.date | None = None) -> str:
     return "tomorrow"
 
 
-async def _finished_call(database: Database, call_uuid: str) -> CallLog | None:
-    """The call's record once the server has written how it ended (it does so as it closes)."""
-    from store.calls import get_call
-    from store.models import CallOutcome
-
-    log = await get_call(database, call_uuid)
-    deadline = time.monotonic() + RECORD_TIMEOUT_SECS
-    while (log is None or log.outcome == CallOutcome.IN_PROGRESS) and time.monotonic() < deadline:
-        await asyncio.sleep(0.05)
-        log = await get_call(database, call_uuid)
-    return log
-
-
-async def _reservations(database: Database, call_uuid: str) -> list[Reservation]:
-    from sqlalchemy import select
-
-    from store.models import Reservation
-
-    async with database.read() as session:
-        rows = await session.scalars(select(Reservation).where(Reservation.call_id == call_uuid))
-        return list(rows)
-
-
 def _reservation_dict(reservation: Reservation) -> dict[str, Any]:
     return {
         "code": reservation.code,
@@ -482,45 +464,3 @@ def write_wav(result: DemoResult, path: Path) -> None:
         wav.setsampwidth(2)
         wav.setframerate(WAV_RATE)
         wav.writeframes(pcm16.tobytes())
-
-
-def _watcher(transcript: Transcript) -> BaseObserver:
-    """An observer printing what the bot heard and said, and its tool calls."""
-    from pipecat.frames.frames import (
-        FunctionCallResultFrame,
-        LLMFullResponseEndFrame,
-        LLMTextFrame,
-        TranscriptionFrame,
-        TTSSpeakFrame,
-    )
-    from pipecat.observers.base_observer import BaseObserver, FramePushed
-    from pipecat.processors.frame_processor import FrameDirection
-    from pipecat.services.llm_service import LLMService
-
-    class Watcher(BaseObserver):
-        def __init__(self) -> None:
-            super().__init__()
-            self.reply: list[str] = []
-
-        async def on_push_frame(self, data: FramePushed) -> None:
-            frame = data.frame
-            if not data.first_push:
-                return
-            if isinstance(frame, TranscriptionFrame):
-                transcript.note(f"the bot heard: {frame.text}")
-            elif isinstance(frame, TTSSpeakFrame):
-                transcript.bot(frame.text)
-            elif isinstance(frame, FunctionCallResultFrame):
-                if data.direction != FrameDirection.DOWNSTREAM:
-                    return  # results travel both ways; print each once
-                transcript.tool(
-                    frame.function_name, {"arguments": frame.arguments, "result": frame.result}
-                )
-            elif isinstance(data.source, LLMService):
-                if isinstance(frame, LLMTextFrame):
-                    self.reply.append(frame.text)
-                elif isinstance(frame, LLMFullResponseEndFrame) and self.reply:
-                    transcript.bot(" ".join("".join(self.reply).split()))
-                    self.reply = []
-
-    return Watcher()

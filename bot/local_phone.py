@@ -10,8 +10,11 @@ The demo and the audio scenarios call through it.
 
 from __future__ import annotations
 
+import asyncio
+import datetime as dt
 import secrets
 import socket
+import time
 from collections.abc import Callable
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Self
@@ -24,6 +27,7 @@ if TYPE_CHECKING:
     from pipecat.observers.base_observer import BaseObserver
 
     from store.db import Database
+    from store.models import CallLog, Reservation
 
 
 def _free_port(host: str) -> int:
@@ -40,6 +44,9 @@ class LocalPhone:
             the Plivo account, public URL and engine keys are replaced.
         observers: Factories of pipeline observers for every call, given the call's UUID
             (the demo prints the conversation through one).
+        tool_listeners: Told of every tool call: the call's UUID, the tool and its data.
+        clock: A fixed clock for the calls' prompts, tools and booking rules (scenarios set
+            one so that "tomorrow" is always the same day); the real one by default.
         host: The loopback address to serve on.
     """
 
@@ -48,10 +55,14 @@ class LocalPhone:
         settings: Settings,
         *,
         observers: list[Callable[[str], BaseObserver]] | None = None,
+        tool_listeners: list[Callable[[str, str, dict[str, Any]], None]] | None = None,
+        clock: Callable[[], dt.datetime] | None = None,
         host: str = "127.0.0.1",
     ) -> None:
         self._given = settings
         self._observers = list(observers or [])
+        self._tool_listeners = list(tool_listeners or [])
+        self._clock = clock
         self._host = host
         self._auth_id = "MA" + secrets.token_hex(9).upper()
         self._auth_token = secrets.token_urlsafe(24)
@@ -103,9 +114,13 @@ class LocalPhone:
                 }
             )
             app = create_app(settings, BusinessRegistry(settings.bots_path))
-            app[CALL_RESOURCES].observers.extend(self._observers)
+            resources = app[CALL_RESOURCES]
+            resources.observers.extend(self._observers)
+            resources.tool_listeners.extend(self._tool_listeners)
             runner = web.AppRunner(app, access_log=None, handle_signals=False)
             await runner.setup()
+            if self._clock is not None:
+                self._set_clock(app, self._clock)
             await web.TCPSite(runner, self._host, port).start()
         except BaseException:
             await self._plivo.stop()
@@ -123,6 +138,47 @@ class LocalPhone:
         if runner is not None:
             await runner.cleanup()
         await self._plivo.stop()
+
+    @staticmethod
+    def _set_clock(app: web.Application, clock: Callable[[], dt.datetime]) -> None:
+        """Give the started app's calls and their booking rules ``clock``."""
+        from api.keys import CALL_RESOURCES, CALL_RUNNER
+        from bot.call import PipelineCallRunner
+        from store.booking import Bookings
+
+        resources, calls = app[CALL_RESOURCES], app[CALL_RUNNER]
+        if resources.database is None or not isinstance(calls, PipelineCallRunner):
+            raise RuntimeError("the app has no database or runs calls another way")
+        resources.bookings = Bookings(resources.database, clock)
+        calls.clock = clock
+
+    async def finished_call(self, call_uuid: str, wait_secs: float = 5.0) -> CallLog | None:
+        """The call's record once the server has written how it ended (it does as it closes).
+
+        Waits up to ``wait_secs`` seconds for the outcome; returns the record as it is then
+        (``None`` if the call never reached the server).
+        """
+        from store.calls import get_call
+        from store.models import CallOutcome
+
+        log = await get_call(self.database, call_uuid)
+        deadline = time.monotonic() + wait_secs
+        while (
+            log is None or log.outcome == CallOutcome.IN_PROGRESS
+        ) and time.monotonic() < deadline:
+            await asyncio.sleep(0.05)
+            log = await get_call(self.database, call_uuid)
+        return log
+
+    async def reservations_of(self, call_uuid: str) -> list[Reservation]:
+        """The reservations a call made."""
+        from sqlalchemy import select
+
+        from store.models import Reservation
+
+        async with self.database.read() as session:
+            query = select(Reservation).where(Reservation.call_id == call_uuid)
+            return list(await session.scalars(query.order_by(Reservation.id)))
 
     def dial(self, business: Business, caller_number: str, **options: Any) -> SimulatedCaller:
         """A caller ringing ``business``'s first number from ``caller_number`` (E.164).
@@ -146,3 +202,43 @@ def _secret(value: str) -> Any:
     from pydantic import SecretStr
 
     return SecretStr(value)
+
+
+def conversation_observer(
+    *, heard: Callable[[str], None], said: Callable[[str], None]
+) -> BaseObserver:
+    """A pipeline observer telling ``heard`` each final transcript and ``said`` each bot line.
+
+    A bot line is a verbatim one (greeting, goodbye, apology) or a whole reply of the LLM or
+    the dialogue engine.
+    """
+    from pipecat.frames.frames import (
+        LLMFullResponseEndFrame,
+        LLMTextFrame,
+        TranscriptionFrame,
+        TTSSpeakFrame,
+    )
+    from pipecat.observers.base_observer import BaseObserver, FramePushed
+    from pipecat.services.llm_service import LLMService
+
+    class ConversationObserver(BaseObserver):
+        def __init__(self) -> None:
+            super().__init__()
+            self.reply: list[str] = []
+
+        async def on_push_frame(self, data: FramePushed) -> None:
+            frame = data.frame
+            if not data.first_push:
+                return
+            if isinstance(frame, TranscriptionFrame):
+                heard(frame.text)
+            elif isinstance(frame, TTSSpeakFrame):
+                said(frame.text)
+            elif isinstance(data.source, LLMService):
+                if isinstance(frame, LLMTextFrame):
+                    self.reply.append(frame.text)
+                elif isinstance(frame, LLMFullResponseEndFrame) and self.reply:
+                    said(" ".join("".join(self.reply).split()))
+                    self.reply = []
+
+    return ConversationObserver()

@@ -174,6 +174,20 @@ def words_of(text: str) -> list[str]:
     return _WORD.findall(text.lower().replace("-", " "))
 
 
+def word_errors(reference: str, hypothesis: str) -> int:
+    """Substitutions, deletions and insertions between two texts' words (for word error rate).
+
+    Both are compared as :func:`words_of` them, so case and punctuation do not count.
+    """
+    said, heard = words_of(reference), words_of(hypothesis)
+    row = list(range(len(heard) + 1))
+    for i, word in enumerate(said, start=1):
+        previous, row = row, [i] + [0] * len(heard)
+        for j, other in enumerate(heard, start=1):
+            row[j] = min(previous[j] + 1, row[j - 1] + 1, previous[j - 1] + (word != other))
+    return row[-1]
+
+
 def recogniser_model(
     business_phrases: Sequence[str] = (), extra_names: Sequence[str] = ()
 ) -> RecogniserModel:

@@ -21,7 +21,12 @@ from pipecat.processors.frame_processor import FrameDirection, FrameProcessor
 from pipecat.tests.utils import SleepFrame, run_test
 
 from processors import language_model
-from processors.language_model import approximate_pronunciation, corpus, recogniser_model
+from processors.language_model import (
+    approximate_pronunciation,
+    corpus,
+    recogniser_model,
+    word_errors,
+)
 from processors.local_stt import WIDEBAND_CMN, PocketsphinxSTTService
 from processors.local_tts import CALLER_VOICES, synthesise
 
@@ -88,17 +93,6 @@ def utterance(pcm: bytes, rate: int, *, paced: bool = False) -> list[Frame]:
             frames.append(SleepFrame(sleep=0.02))
     frames.append(VADUserStoppedSpeakingFrame(stop_secs=0.2))
     return frames
-
-
-def word_errors(reference: str, hypothesis: str) -> int:
-    ref, hyp = reference.split(), hypothesis.split()
-    row = list(range(len(hyp) + 1))
-    for i in range(1, len(ref) + 1):
-        previous, row = row, [i] + [0] * len(hyp)
-        for j in range(1, len(hyp) + 1):
-            substitution = previous[j - 1] + (ref[i - 1] != hyp[j - 1])
-            row[j] = min(previous[j] + 1, row[j - 1] + 1, substitution)
-    return row[-1]
 
 
 async def recognise_each(phrases: list[str], rate: int, **stt_args) -> list[str]:
