@@ -7,7 +7,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo serve test lint bench-availability clean
+.PHONY: demo serve test lint bench-availability bench-turns clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -31,6 +31,9 @@ lint: $(STAMP)
 
 bench-availability: $(STAMP)
 	$(BIN)/python -m bench.availability
+
+bench-turns: $(STAMP)
+	$(BIN)/python -m bench.turn_latency
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
