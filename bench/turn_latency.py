@@ -34,7 +34,6 @@ import json
 import socket
 import tempfile
 import time
-from collections import deque
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -58,10 +57,7 @@ from api.keys import CALL_RESOURCES
 from bench.loadgen import percentile
 from bot.config import BusinessRegistry, Settings
 from bot.logs import configure_logging
-from bot.simulated_caller import CALLER_RATE, FRAME_SECS, Turn
-from bot.simulated_caller.audio import rms
-from bot.simulated_caller.caller import VOICED_RMS
-from tests.fakes.audio import load_utterance
+from bot.simulated_caller import Turn
 from tests.fakes.deepgram_stt import FakeDeepgramListen
 from tests.fakes.deepgram_tts import FakeDeepgramSpeak
 from tests.fakes.groq_llm import FakeGroq
@@ -117,52 +113,6 @@ def llm_script(body: dict[str, Any]) -> Reply:
     if "bye" in said:
         return Reply.call("end_call", farewell="Thank you for calling. Goodbye!")
     return Reply("Yes, this is Himalayan Kitchen. How can I help you?")
-
-
-class Recogniser:
-    """The fake STT's script: each caller line, shared among the utterances the fake hears.
-
-    The VAD now and then hears a pause inside a line and has it finalized in two parts. A real
-    recogniser would give each part its own words; so each utterance the fake finalizes gets
-    the share of the line's words that its share of the line's voiced audio says.
-    """
-
-    def __init__(self, listen: FakeDeepgramListen) -> None:
-        self.listen = listen
-        self.pending: deque[_Line] = deque()
-
-    def say(self, text: str, pcm8k: bytes) -> None:
-        """The caller is about to say ``text``, spoken as ``pcm8k``."""
-        self.pending.append(_Line(text.split(), voiced_secs(pcm8k, CALLER_RATE)))
-
-    def __call__(self, _index: int, audio: bytes) -> str:
-        """The words of ``audio``, one utterance the fake heard."""
-        if not self.pending:
-            return ""
-        line = self.pending[0]
-        rate = int(self.listen.connections[-1].query["sample_rate"])
-        line.heard += voiced_secs(audio, rate)
-        share = line.heard / line.voiced if line.voiced else 1.0
-        upto = len(line.words) if share > 0.9 else round(len(line.words) * share)
-        words, line.taken = line.words[line.taken : upto], max(line.taken, upto)
-        if line.taken >= len(line.words):
-            self.pending.popleft()
-        return " ".join(words)
-
-
-@dataclass
-class _Line:
-    words: list[str]
-    voiced: float
-    heard: float = 0.0
-    taken: int = 0
-
-
-def voiced_secs(pcm: bytes, rate: int) -> float:
-    """Seconds of 20 ms windows of ``pcm`` as loud as the caller's voiced frames."""
-    step = round(rate * FRAME_SECS) * 2
-    windows = (pcm[i : i + step] for i in range(0, len(pcm) - step + 1, step))
-    return sum(FRAME_SECS for window in windows if rms(window) >= VOICED_RMS)
 
 
 @dataclass
@@ -294,8 +244,7 @@ def _free_port() -> int:
 
 async def run_call(number: int, folder: Path) -> list[TurnFigures]:
     """Make one call through the real server and fakes; the figures of each caller turn."""
-    listen = FakeDeepgramListen()
-    recogniser = listen.script = Recogniser(listen)
+    listen = FakeDeepgramListen([text for _, text in CONVERSATION])
     speak, groq = FakeDeepgramSpeak(), FakeGroq(llm_script)
     plivo = FakePlivoApi(auth_id=AUTH_ID, auth_token=AUTH_TOKEN)
     fakes = (listen, speak, groq, plivo)
@@ -329,6 +278,7 @@ async def run_call(number: int, folder: Path) -> list[TurnFigures]:
             auth_token=AUTH_TOKEN,
             from_number=CALLER_NUMBER,
             to_number=BUSINESS_NUMBER,
+            on_line=listen.hear_line,  # a line the VAD splits is transcribed in parts
         )
         hung_up = asyncio.Event()  # Plivo hung up (after the goodbye) and said so by webhook
 
@@ -343,9 +293,8 @@ async def run_call(number: int, folder: Path) -> list[TurnFigures]:
             await caller.start()
             async with asyncio.timeout(15):
                 await caller.wait_for_bot_audio()  # the greeting
-            for name, text in CONVERSATION:
+            for name, _text in CONVERSATION:
                 await caller.wait_until_bot_quiet()
-                recogniser.say(text, load_utterance(name))
                 turn = await caller.say_utterance(name)
                 async with asyncio.timeout(15):
                     await caller.wait_for_reply(turn)

@@ -67,6 +67,7 @@ class Phone:
             auth_token=AUTH_TOKEN,
             from_number=CALLER,
             to_number=HIMALAYAN_KITCHEN,
+            on_line=self.stt.hear_line,
             **options,
         )
         self.plivo.add_call(caller.call_uuid, on_hangup=caller.remote_hang_up)

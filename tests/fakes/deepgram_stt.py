@@ -23,7 +23,7 @@ from loguru import logger
 from tests.fakes import deepgram_messages as dg
 from tests.fakes.pcm import ulaw_decode
 from tests.fakes.server import FakeServer, drop_connection
-from tests.fakes.speech_detector import SpeechDetector, SpeechEventKind, Utterance
+from tests.fakes.speech_detector import SpeechDetector, SpeechEventKind, Utterance, voiced_secs
 
 TranscriptFn = Callable[[int, bytes], str]
 """``(utterance_index, pcm16_audio) -> transcript``; the audio is at the stream's sample rate."""
@@ -71,6 +71,17 @@ class RecordedUtterance:
 
 
 @dataclass
+class _Line:
+    """A line the caller is saying, announced by ``hear_line``, and how much of it was heard."""
+
+    voiced_secs: float
+    index: int = -1
+    words: list[str] | None = None  # the script's transcript of the line, once taken
+    heard_secs: float = 0.0
+    taken: int = 0
+
+
+@dataclass
 class _Outgoing:
     send_at: float
     payload: dict[str, Any] | None  # None = close the socket after the queue drains
@@ -88,6 +99,8 @@ class FakeDeepgramListen(FakeServer):
     an empty final ``from_finalize`` result, as Deepgram does. ``CloseStream`` flushes, sends
     ``Metadata`` and closes. Transcripts come from ``script``: a list consumed one entry per
     utterance (empty once exhausted) or a function of ``(utterance_index, pcm16_audio)``.
+    A test that announces each line the caller says (``hear_line``) gets one entry per line
+    instead, shared among the utterances the line is finalized in (see ``hear_line``).
 
     Failure modes apply to the first ``faulty_connections`` connections (all when None):
     ``reject_with_status`` refuses the handshake; ``drop_after_messages`` aborts the TCP
@@ -128,6 +141,7 @@ class FakeDeepgramListen(FakeServer):
         self.connections: list[ListenConnection] = []
         self.utterances: list[RecordedUtterance] = []
         self._next_utterance = 0
+        self._line: _Line | None = None
         self._connected = asyncio.Condition()
 
     def add_routes(self, app: web.Application) -> None:
@@ -159,9 +173,43 @@ class FakeDeepgramListen(FakeServer):
 
     def peek_transcript(self) -> str:
         """The transcript the next utterance will get, when the script is a list."""
+        if self._line is not None and self._line.words is not None:
+            return " ".join(self._line.words[self._line.taken :])
         if callable(self.script) or self._next_utterance >= len(self.script):
             return ""
         return self.script[self._next_utterance]
+
+    def hear_line(self, pcm: bytes, sample_rate: int = 8000) -> None:
+        """The caller is about to say a line, ``pcm`` (PCM16 at ``sample_rate``).
+
+        A VAD may hear a pause inside a line and have its first part finalized, and the rest
+        later. Unannounced, each part would consume a script entry: the first part would get
+        the whole line's transcript and the rest the next entry's, or none. Announced, the
+        line takes one entry, which its parts share as a recogniser's would: each part gets
+        the line's words in the proportion of the line's voiced audio it holds, but leaves at
+        least one for the part that completes the line (90 % of its voiced audio heard), which
+        gets the rest. A new line replaces one whose last part was never finalized.
+        """
+        self._line = _Line(voiced_secs(pcm, sample_rate, self.energy_threshold))
+
+    def transcribe(self, audio: bytes, sample_rate: int, channels: int = 1) -> tuple[int, str]:
+        """The transcript of one finalized utterance: ``(index, text)`` (see ``hear_line``)."""
+        line = self._line
+        if line is None:
+            return self.next_transcript(audio)
+        if line.words is None:
+            line.index, text = self.next_transcript(audio)
+            line.words = text.split()
+        line.heard_secs += voiced_secs(audio, sample_rate, self.energy_threshold, channels)
+        share = line.heard_secs / line.voiced_secs if line.voiced_secs > 0 else 1.0
+        count = len(line.words)
+        done = share >= 0.9  # a whole line measures 0.95 or more
+        upto = count if done else min(count - 1, round(count * share))  # a word for the end
+        words = line.words[line.taken : upto]
+        line.taken = max(line.taken, upto)
+        if done:
+            self._line = None
+        return line.index, " ".join(words)
 
     def _is_faulty(self, index: int) -> bool:
         return self.faulty_connections is None or index < self.faulty_connections
@@ -360,7 +408,9 @@ class _ListenSession:
         utterance = self.detector.close_utterance()
         if utterance is None:
             return
-        index, transcript = self.server.next_transcript(bytes(utterance.audio))
+        index, transcript = self.server.transcribe(
+            bytes(utterance.audio), self.sample_rate, self.channels
+        )
         record = RecordedUtterance(
             index=index,
             connection=self.conn.index,

@@ -39,6 +39,14 @@ class Utterance:
     endpointed: bool = False
 
 
+def voiced_secs(pcm: bytes, sample_rate: int, threshold: float = 300.0, channels: int = 1) -> float:
+    """Seconds of the 20 ms windows of ``pcm`` (PCM16) whose first channel's RMS is voiced."""
+    detector = SpeechDetector(sample_rate=sample_rate, channels=channels, threshold=threshold)
+    step = detector._window_bytes
+    windows = (pcm[i : i + step] for i in range(0, len(pcm) - step + 1, step))
+    return sum(WINDOW_SECS for window in windows if detector._level(window) >= threshold)
+
+
 class SpeechDetector:
     """Splits a PCM16 stream into utterances with a simple RMS threshold per 20 ms window.
 
