@@ -38,7 +38,7 @@ from bot.plivo_api import PlivoApi
 from bot.plivo_call_serializer import PlivoCallSerializer
 from bot.prompt import Caller
 from bot.services import (
-    PIPELINE_IN_RATE,
+    CALL_IN_RATE,
     PIPELINE_OUT_RATE,
     engine_watchdog,
     stt_service,
@@ -187,7 +187,7 @@ class PipelineCallRunner:
         worker = PipelineWorker(
             pipeline,
             params=PipelineParams(
-                audio_in_sample_rate=PIPELINE_IN_RATE,
+                audio_in_sample_rate=CALL_IN_RATE,
                 audio_out_sample_rate=PIPELINE_OUT_RATE,
                 enable_metrics=True,
             ),

@@ -26,8 +26,17 @@ from processors.engine_watchdog import EngineWatchdog, FailureReport
 from processors.local_stt import PocketsphinxSTTService
 from processors.local_tts import EspeakTTSService, synthesise
 
+CALL_IN_RATE = 8_000
+"""Rate of caller audio inside a phone call's pipeline: Plivo's own, so nothing is resampled.
+
+The phone line carries nothing above 4 kHz, and upsampling costs time: soxr's streaming
+resampler (the serializer's) releases its output in blocks of about 100 ms, so at 16 kHz the
+VAD heard the end of speech late, its stop coming 40-140 ms after its ``stop_secs`` of silence
+instead of 0-60 ms. Silero runs at 8 kHz natively, smart-turn resamples each segment to 16 kHz
+itself in one piece, and Deepgram takes 8 kHz linear16."""
 PIPELINE_IN_RATE = 16_000
-"""Rate of caller audio inside the pipeline: what Silero, smart-turn and Deepgram like best."""
+"""Rate of microphone audio (``python -m bot mic``): wideband, what Silero, smart-turn and
+Deepgram like best."""
 PIPELINE_OUT_RATE = 8_000
 """Rate of bot audio: Plivo's own, so the serializer only μ-law encodes it."""
 
@@ -50,13 +59,13 @@ def stt_service(business: Business, settings: Settings) -> STTService:
     """Deepgram streaming recognition in the business's language (``multi`` for Hinglish).
 
     The local recogniser (English only) when the business chose ``local`` or there is no key.
+    Either takes audio at the pipeline's input rate.
     """
     engine = business.engines.stt
     key = _key(settings.deepgram_api_key, "DEEPGRAM_API_KEY", engine.provider, "speech input")
     if key is None:
         return PocketsphinxSTTService(
             business_phrases=(business.name, *business.name.split()),
-            sample_rate=PIPELINE_IN_RATE,
         )
     language: Language | str = (
         engine.language if engine.language == "multi" else Language(engine.language)
@@ -64,7 +73,6 @@ def stt_service(business: Business, settings: Settings) -> STTService:
     return DeepgramSTTService(
         api_key=key,
         base_url=settings.deepgram_url,
-        sample_rate=PIPELINE_IN_RATE,
         settings=DeepgramSTTService.Settings(
             model=f"{engine.model}-general" if engine.model == "nova-3" else engine.model,
             language=language,
