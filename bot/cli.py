@@ -17,6 +17,7 @@ LOCAL_COMMANDS = {
     ),
     "chat": ("bot.chat", "type as the caller and read the bot's replies"),
     "mic": ("bot.mic", "talk to the bot with this machine's microphone and speakers"),
+    "bench": ("bench.commands", "benchmarks of whole calls (bench calls: many calls at once)"),
 }
 """Commands that run the bot locally: module (with ``add_arguments`` and ``run``), summary."""
 

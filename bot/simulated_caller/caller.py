@@ -622,7 +622,7 @@ class SimulatedCaller:
         await self._close_stream()
         try:
             await self.send_hangup_webhook(source="API Request")
-        except aiohttp.ClientError as exc:  # the server went away first: nobody to tell
+        except (aiohttp.ClientError, RuntimeError) as exc:  # the server or session went first
             logger.debug("simulated caller {}: hangup webhook failed: {}", call_uuid, exc)
 
     async def _close_stream(self) -> None:

@@ -1,0 +1,41 @@
+import json
+from pathlib import Path
+
+import pytest
+
+from tests.bot.test_cli import ROOT, run_bot
+
+
+@pytest.mark.slow
+def test_bench_calls_reports_a_level_and_writes_json(tmp_path: Path):
+    figures = tmp_path / "calls.json"
+    result = run_bot(
+        "bench",
+        "calls",
+        "--sweep",
+        "1,2",
+        "--turns",
+        "2",
+        "--json",
+        str(figures),
+        cwd=ROOT,
+        timeout=240,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    rows = [line for line in result.stdout.splitlines() if line.startswith("| ")]
+    assert rows[0].startswith("| calls | turn p50 / p95 / p99 ms")
+    assert [row.split("|")[1].strip() for row in rows[1:]] == ["1", "2"]
+    assert "Largest load meeting the targets" in result.stdout
+    reports = json.loads(figures.read_text())
+    assert [r["calls"] for r in reports] == [1, 2]
+    for report in reports:
+        assert report["failed_calls"] == 0, report["errors"]
+        assert report["answered_turns"] >= 2 * report["calls"]
+        assert report["greeting_ms"]["p95"] is not None
+        assert report["server_cpu_percent"] > 0 and report["server_rss_mb"] > 50
+
+
+def test_bench_calls_refuses_a_bad_sweep(tmp_path: Path):
+    result = run_bot("bench", "calls", "--sweep", "1,ten", cwd=tmp_path)
+    assert result.returncode == 2
+    assert "--sweep: not a positive number of calls: 'ten'" in result.stderr
