@@ -5,10 +5,12 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from processors.dialogue.numbers import normalise
 from processors.dialogue.phrases import phrase, spoken_code, spoken_slot
 from processors.dialogue.replies import parse_slot, unavailable
 from processors.dialogue.state import ELSEWHERE, Action, ConversationState, Draft, Say, Stage
 from processors.dialogue.understand import Intent, Utterance
+from processors.dialogue.when import names_weekday
 
 SLOT_QUESTIONS = ("party", "date", "time", "date_time")
 
@@ -119,8 +121,18 @@ class BookingFlow(ConversationState):
             self._transfer_for_size = True
             text = phrase("too_large_transfer", self.language, limit=limit)
             return self._ask(Stage.TRANSFER_OFFER, text)
+        return self._offer_smaller()
+
+    def _offer_smaller(self) -> list[Action]:
+        """Say the party-size limit and offer to book a smaller party instead."""
         self.draft.party = None
+        limit = self.facts.max_party_size
         return self._ask(Stage.COLLECT, phrase("too_large", self.language, limit=limit))
+
+    def _offered_smaller(self) -> bool:
+        """Whether the last question was :meth:`_offer_smaller`'s (a yes-or-no question)."""
+        limit = self.facts.max_party_size
+        return self.question in {phrase("too_large", lang, limit=limit) for lang in ("en", "hi")}
 
     def _slot_text(self) -> str:
         draft = self.draft
@@ -128,7 +140,14 @@ class BookingFlow(ConversationState):
         return spoken_slot(draft.party, draft.date, draft.time, self.language)
 
     def _at_collect(self, u: Utterance) -> list[Action] | None:
-        if self._missing() or u.has_booking_slots or u.has(*ELSEWHERE):
+        if u.has_booking_slots or u.has(*ELSEWHERE):
+            return None
+        if self._offered_smaller() and u.number is None:  # "book for 12 or fewer?"
+            if u.has(Intent.NO) and not u.has(Intent.YES):
+                return self._drop_booking()
+            if u.has(Intent.YES):
+                return self._ask(Stage.COLLECT, phrase("ask_party", self.language))
+        if self._missing():
             return None
         # Every slot is known: the last one was not available and another was asked for.
         if u.has(Intent.NO) or u.has(Intent.GOODBYE):
@@ -157,11 +176,12 @@ class BookingFlow(ConversationState):
         if u.choice is not None and -len(options) <= u.choice < len(options):
             picked = [options[u.choice]]
         elif u.time is not None or u.date is not None or u.number is not None:
+            named = self._offered_day(u)
             picked = [
                 (day, moment)
                 for day, moment in options
                 if (u.time is None or moment == u.time)
-                and (u.date is None or day == u.date)
+                and (named is None or day == named)
                 and (u.number is None or moment.hour % 12 == u.number % 12)
             ]
             if not picked and (u.time is not None or u.date is not None):
@@ -182,12 +202,28 @@ class BookingFlow(ConversationState):
             Stage.ALTERNATIVES, phrase("which_alternative", self.language, options=listed)
         )
 
+    def _offered_day(self, u: Utterance) -> dt.date | None:
+        """The day the caller names among the offered ones.
+
+        A weekday said alone means the next such day, today included; but offered next
+        Tuesday's times on a Tuesday, a caller who says "Tuesday" means the Tuesday offered.
+        """
+        today = self.today()
+        if u.date != today or not names_weekday(normalise(u.text)):
+            return u.date
+        offered = {day for day, _ in self.alternatives}
+        week_on = today + dt.timedelta(days=7)
+        return week_on if today not in offered and week_on in offered else u.date
+
     def _at_name(self, u: Utterance) -> list[Action] | None:
-        if u.name:
-            self._merge(u)
+        corrects_party = u.number is not None and u.has(Intent.CORRECTION)  # "make it five"
+        if u.name or corrects_party:
+            self._merge(u, number_is_party=corrects_party)
             return self._advance()
         if u.has_booking_slots or u.has(*ELSEWHERE, Intent.CANCEL, Intent.GOODBYE):
             return None
+        if u.has(Intent.NO) and not u.has(Intent.YES):  # "no, I was only asking"
+            return self._drop_booking()
         return self._ask(Stage.NAME, phrase("need_name", self.language))
 
     def _at_phone(self, u: Utterance) -> list[Action] | None:

@@ -199,9 +199,7 @@ class DialogueManager(BookingFlow, LookupFlow):
         if u.has(Intent.NO):
             if self._transfer_for_size:
                 self._transfer_for_size = False
-                self.draft.party = None
-                limit = self.facts.max_party_size
-                return self._ask(Stage.COLLECT, phrase("too_large", self.language, limit=limit))
+                return self._offer_smaller()
             return self._anything_else()
         return None
 

@@ -74,7 +74,8 @@ _UPPER_CODE = re.compile(r"\b[A-Z0-9]{4,8}\b")
 _PHONE = re.compile(r"\+?\d[\d\s-]{7,}\d")
 _PARTY_PATTERNS = (
     re.compile(
-        r"\b(?:for|of)\s+(?:a\s+)?(?:party\s+of\s+|group\s+of\s+)?(?P<n>\d{1,3})\b(?!\s*(?:st|nd|rd|th|:|/))"
+        r"\b(?:for|of)\s+(?:a\s+)?(?:party\s+of\s+|group\s+of\s+)?(?P<n>\d{1,3})\b"
+        r"(?!\s*(?:(?:st|nd|rd|th)\b|:|/))"
     ),
     re.compile(
         r"\b(?P<n>\d{1,3})\s+(?:people|persons|person|pax|guests|adults|of us|log|logon|logo"

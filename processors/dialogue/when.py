@@ -146,14 +146,14 @@ _TIME_PATTERNS: list[tuple[str, re.Pattern[str]]] = [
     (
         "at",
         re.compile(
-            rf"\b(?:at|around|by|about|after)\s+(?P<h>\d{{1,2}})\b(?!:|\s*{_SUFFIX}){_NOT_PEOPLE}"
+            rf"\b(?:at|around|by|about|after)\s+(?P<h>\d{{1,2}})\b(?!:|\s*{_SUFFIX}\b){_NOT_PEOPLE}"
             rf"(?:\s+(?P<p2>{_PERIOD}))?"
         ),
     ),
     (
         "period",
         re.compile(
-            rf"\b(?P<p1>{_PERIOD}|tonight)\s+(?P<h>\d{{1,2}})\b(?!:|\s*{_SUFFIX}){_NOT_PEOPLE}"
+            rf"\b(?P<p1>{_PERIOD}|tonight)\s+(?P<h>\d{{1,2}})\b(?!:|\s*{_SUFFIX}\b){_NOT_PEOPLE}"
         ),
     ),
 ]
@@ -276,6 +276,14 @@ def _date_patterns(today: dt.date) -> list[tuple[re.Pattern[str], DateResolver]]
             lambda m: day_of_month(today, int(m.group("d"))),
         ),
     ]
+
+
+_WEEKDAY_WORD = re.compile(rf"\b(?:{_WEEKDAY})\b")
+
+
+def names_weekday(text: str) -> bool:
+    """Whether a normalised utterance names a day of the week ("tuesday", "shanivar")."""
+    return _WEEKDAY_WORD.search(text) is not None
 
 
 def weekday_date(today: dt.date, weekday: int, modifier: str | None = None) -> dt.date:

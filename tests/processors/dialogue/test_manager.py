@@ -193,6 +193,31 @@ def test_manager_applies_corrections_and_reads_back_again() -> None:
     assert called(call.hear("make it 7 pm")).arguments["time"] == "19:00"
 
 
+def test_manager_takes_a_party_correction_when_it_asked_for_the_name() -> None:
+    call = Call()
+    called(call.hear("a table for 4 on Friday at 7:30 pm"))
+    assert said(call.answer(AVAILABLE)).endswith("May I have your name for the booking?")
+
+    recheck = called(call.hear("no, make it five"))
+    assert recheck.arguments == {"date": "2026-12-04", "time": "19:30", "party_size": 5}
+    assert said(call.answer(AVAILABLE)) == (
+        "Good news, a table for 5 on Friday 4 December at 7:30 pm is available. "
+        "May I have your name for the booking?"
+    )
+    assert said(call.hear("Priya")).startswith("So that is a table for 5")
+
+
+def test_manager_drops_the_booking_when_the_caller_will_not_give_a_name() -> None:
+    call = Call()
+    called(call.hear("do you have a table for 2 tomorrow at 8"))
+    call.answer(AVAILABLE)
+    assert said(call.hear("no, I was just checking")) == (
+        "Okay, I haven't booked anything. Is there anything else I can help with?"
+    )
+    assert call.manager.stage is Stage.ANYTHING_ELSE
+    assert call.tools[-1].name == "check_availability"
+
+
 def test_manager_drops_the_booking_when_the_caller_backs_out() -> None:
     call = Call(dataclasses.replace(FACTS, caller_name="Priya"))
     called(call.hear("for two tomorrow at 8"))
@@ -333,6 +358,54 @@ def test_manager_tells_the_limit_when_there_is_no_transfer() -> None:
         "time": "20:00",
         "party_size": 12,
     }
+
+
+def test_manager_takes_yes_or_no_to_a_smaller_party() -> None:
+    declined = Call(dataclasses.replace(FACTS, can_transfer=False))
+    declined.hear("table for 15 tomorrow at 8")
+    assert said(declined.hear("no")) == (
+        "Okay, I haven't booked anything. Is there anything else I can help with?"
+    )
+    assert declined.tools == []
+
+    accepted = Call(dataclasses.replace(FACTS, can_transfer=False))
+    accepted.hear("table for 15 tomorrow at 8")
+    assert said(accepted.hear("yes")) == "For how many people?"
+    assert called(accepted.hear("10")).arguments["party_size"] == 10
+
+    after_transfer = Call()
+    after_transfer.hear("we are 20 people, Saturday 8 pm")
+    assert "12 or fewer" in said(after_transfer.hear("no thanks"))
+    assert said(after_transfer.hear("no")).startswith("Okay, I haven't booked anything.")
+
+
+def test_manager_reads_a_weekday_among_the_offers_as_the_day_offered() -> None:
+    # Thursday: offered next Thursday's times, "Thursday" is the Thursday offered, not today.
+    closed = {
+        "available": False,
+        "reason": "closed",
+        "alternatives": ["2026-12-10 20:00 (Thursday)", "2026-12-10 20:30 (Thursday)"],
+    }
+    call = Call()
+    called(call.hear("a table for 2 on Monday at 8 pm"))
+    call.answer(closed)
+    assert said(call.hear("okay, thursday at 8 then")) == (
+        "Great, a table for 2 on Thursday 10 December at 8 pm it is. "
+        "May I have your name for the booking?"
+    )
+    assert call.manager.draft.date == dt.date(2026, 12, 10)
+
+    # Offered today too, "Thursday" stays today.
+    both = {
+        "available": False,
+        "reason": "full",
+        "alternatives": ["2026-12-03 21:00 (Thursday)", "2026-12-10 21:00 (Thursday)"],
+    }
+    call = Call()
+    called(call.hear("a table for 2 tonight at 8 pm"))
+    call.answer(both)
+    call.hear("thursday at 9 please")
+    assert call.manager.draft.date == dt.date(2026, 12, 3)
 
 
 def test_manager_books_in_hinglish_and_answers_in_hindi() -> None:

@@ -90,6 +90,11 @@ SLOTS: list[tuple[str, str | None, dict[str, Any]]] = [
     ),
     ("at 7 for 4 people", None, {"party_size": 4, "time": T(19, 0)}),
     ("friday at 7, no sorry, 8 pm", None, {"date": D(2026, 12, 4), "time": T(20, 0)}),
+    # a word starting "th" after the number is not an ordinal suffix ("8th")
+    ("tuesday at 8 then", None, {"date": D(2026, 12, 8), "time": T(20, 0), "number": None}),
+    ("a table for 2 at 8 this evening", None, {"party_size": 2, "time": T(20, 0)}),
+    ("book for 4 thursday", None, {"party_size": 4, "date": D(2026, 12, 3)}),
+    ("at 8th", None, {"date": D(2026, 12, 8), "time": None}),
     # names
     ("my name is Priya", None, {"name": "Priya"}),
     ("it's under Rahul", None, {"name": "Rahul"}),
