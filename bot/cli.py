@@ -16,6 +16,7 @@ LOCAL_COMMANDS = {
         "a simulated caller phones the bot and books a table, all on this machine",
     ),
     "chat": ("bot.chat", "type as the caller and read the bot's replies"),
+    "scenarios": ("bot.scenarios", "run YAML conversation scenarios against the bot"),
     "mic": ("bot.mic", "talk to the bot with this machine's microphone and speakers"),
     "bench": ("bench.commands", "benchmarks of whole calls (bench calls: many calls at once)"),
 }
