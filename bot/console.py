@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TextIO
 
 from bot.config import Business, Settings, load_or_exit
-from bot.phone import PhoneNumberError, normalise_phone
+from bot.phone import PhoneNumberError, normalise_written_phone
 
 if TYPE_CHECKING:
     from store.db import Database
@@ -78,7 +78,7 @@ def call_options(args: argparse.Namespace, settings: Settings) -> CallOptions:
     number = None
     if args.phone:
         try:
-            number = normalise_phone(args.phone)
+            number = normalise_written_phone(args.phone)
         except PhoneNumberError as exc:
             raise UsageError(f"--phone: {exc}") from None
     return CallOptions(business, args.language, number, args.database or settings.database_url)

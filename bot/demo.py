@@ -39,7 +39,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationErr
 
 from bot.config import Business, BusinessDirectory, Settings, load_or_exit
 from bot.console import Transcript
-from bot.phone import PhoneNumberError, normalise_phone
+from bot.phone import PhoneNumberError, normalise_written_phone
 
 if TYPE_CHECKING:
     from bot.simulated_caller import SimulatedCaller
@@ -60,7 +60,7 @@ before the VAD said speech had started."""
 
 def _phone(value: str) -> str:
     try:
-        return normalise_phone(value)
+        return normalise_written_phone(value)
     except PhoneNumberError as exc:
         raise ValueError(str(exc)) from None
 
@@ -252,7 +252,7 @@ async def demo(
     result = DemoResult(business, script)
     lines = [line.replace("{day}", evening_day(business)) for line in script.lines]
     speech = await _caller_speech(lines, script.language)
-    number = normalise_phone(script.caller_phone)
+    number = normalise_written_phone(script.caller_phone)
     watch = LocalPhone(
         settings,
         observers=[

@@ -67,6 +67,26 @@ def normalise_phone(raw: str | int) -> str:
     return f"+{digits}"
 
 
+_INDIAN_NATIONAL = re.compile(r"([6-9]\d{9})|0([1-9]\d{9})")
+
+
+def normalise_written_phone(raw: str | int) -> str:
+    """Like :func:`normalise_phone`, for a number a person typed in India.
+
+    A bare ten-digit mobile number (``98765 43210``) or any ten-digit national number with
+    its trunk prefix (``098765 43210``, ``011 4084 7730``) gets the ``+91`` a person leaves
+    out; anything else must carry its country code.
+
+    Raises:
+        PhoneNumberError: As :func:`normalise_phone` does.
+    """
+    if isinstance(raw, str):
+        national = _INDIAN_NATIONAL.fullmatch(_SEPARATORS.sub("", raw))
+        if national is not None:
+            return f"+91{national.group(1) or national.group(2)}"
+    return normalise_phone(raw)
+
+
 def try_normalise_phone(raw: str | int | None) -> str | None:
     """Like :func:`normalise_phone`, but ``None`` instead of an error for a bad or absent value."""
     if raw is None:

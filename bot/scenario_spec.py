@@ -59,7 +59,6 @@ base-60 number, a timestamp and booleans); only ``true`` and ``false`` are boole
 from __future__ import annotations
 
 import datetime as dt
-import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -79,7 +78,7 @@ from pydantic import (
 from bot.config import Business, BusinessDirectory
 from bot.config.errors import describe_kind, explain, format_loc
 from bot.config.loader import _StrictLoader
-from bot.phone import PhoneNumberError, normalise_phone
+from bot.phone import PhoneNumberError, normalise_written_phone
 
 ToolName = Literal[
     "check_availability",
@@ -101,8 +100,6 @@ StatusName = Literal["confirmed", "cancelled", "completed", "no_show"]
 SCENARIO_SUFFIXES = (".yaml", ".yml")
 """The file names a directory of scenarios is searched for."""
 
-_LOCAL_MOBILE = re.compile(r"[6-9]\d{9}")
-
 
 class ScenarioError(Exception):
     """Scenario files that cannot be used; one line per problem, each naming file and key.
@@ -122,13 +119,8 @@ def _phone(value: object) -> str:
     """E.164 from what a scenario author writes; a bare Indian number gets its ``+91``."""
     if isinstance(value, bool) or not isinstance(value, str | int):
         raise ValueError(f"expected a phone number as text, got {describe_kind(value)}")
-    digits = re.sub(r"[\s\-()]", "", str(value))
-    if _LOCAL_MOBILE.fullmatch(digits):
-        digits = "+91" + digits
-    elif digits.startswith("0") and _LOCAL_MOBILE.fullmatch(digits[1:]):
-        digits = "+91" + digits[1:]
     try:
-        return normalise_phone(digits)
+        return normalise_written_phone(value)
     except PhoneNumberError as exc:
         raise ValueError(str(exc)) from None
 

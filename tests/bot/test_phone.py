@@ -4,7 +4,13 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.phone import PhoneNumberError, mask_phone, normalise_phone, try_normalise_phone
+from bot.phone import (
+    PhoneNumberError,
+    mask_phone,
+    normalise_phone,
+    normalise_written_phone,
+    try_normalise_phone,
+)
 
 
 @pytest.mark.parametrize(
@@ -74,3 +80,24 @@ def test_normalise_phone_is_idempotent_and_masking_hides_the_middle(digits: str)
     assert len(masked) == len(number)
     assert masked.startswith(number[:3]) and masked.endswith(number[-4:])
     assert set(masked[3:-4]) == {"*"}
+
+
+@pytest.mark.parametrize(
+    ("written", "e164"),
+    [
+        ("98765 43210", "+919876543210"),
+        ("098765-43210", "+919876543210"),
+        ("+91 98765 43210", "+919876543210"),
+        ("+44 20 7946 0958", "+442079460958"),
+        ("918047182200", "+918047182200"),
+        ("011 4084 7730", "+911140847730"),
+    ],
+)
+def test_a_typed_indian_mobile_gets_its_country_code(written: str, e164: str) -> None:
+    assert normalise_written_phone(written) == e164
+
+
+def test_a_typed_number_without_its_area_or_country_code_is_refused() -> None:
+    assert normalise_written_phone("080 4718 2200") == "+918047182200"  # STD code 80
+    with pytest.raises(PhoneNumberError, match="country code"):
+        normalise_written_phone("04718 2200")
