@@ -178,6 +178,7 @@ class SimulatedCaller:
         self._audio_arrived = asyncio.Condition()
         self._closed = asyncio.Event()
         self._content_type: str | None = None
+        self._finished = False
 
     @property
     def call_uuid(self) -> str:
@@ -231,6 +232,8 @@ class SimulatedCaller:
         await self.close()
 
     def _http(self) -> aiohttp.ClientSession:
+        if self._finished:
+            raise RuntimeError("the simulated caller is closed")
         if self._session is None:
             self._session = aiohttp.ClientSession()
         return self._session
@@ -650,6 +653,7 @@ class SimulatedCaller:
     async def close(self) -> None:
         """Close the stream (without a webhook) and the HTTP session if the caller made it."""
         await self._close_stream()
+        self._finished = True  # a late hang-up by the API must not open a session again
         if self._own_session and self._session is not None:
             await self._session.close()
             self._session = None
