@@ -1,6 +1,6 @@
 """Turn latency of whole phone calls: the caller's last voiced frame to the bot's first audio.
 
-Usage: ``python -m bench.turn_latency [--calls 3] [--out bench/results/turn_latency.json]``.
+Usage: ``python -m bench.turn_latency [--calls 3] [--warmup-calls 1] [--out PATH.json]``.
 
 Each call is the one the end-to-end tests make: the real server (webhooks, the Plivo stream,
 the pipecat pipeline with Silero VAD and smart-turn), the production engines' fakes answering
@@ -242,9 +242,17 @@ def _free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-async def run_call(number: int, folder: Path) -> list[TurnFigures]:
-    """Make one call through the real server and fakes; the figures of each caller turn."""
+async def run_call(
+    number: int, folder: Path, stt_endpointing_ms: int | None = None
+) -> list[TurnFigures]:
+    """Make one call through the real server and fakes; the figures of each caller turn.
+
+    ``stt_endpointing_ms`` is the fake STT's endpointing when the bot asks for none (Deepgram's
+    own default is 10 ms); None leaves the e2e fake's 300 ms.
+    """
     listen = FakeDeepgramListen([text for _, text in CONVERSATION])
+    if stt_endpointing_ms is not None:
+        listen.endpointing_ms = stt_endpointing_ms
     speak, groq = FakeDeepgramSpeak(), FakeGroq(llm_script)
     plivo = FakePlivoApi(auth_id=AUTH_ID, auth_token=AUTH_TOKEN)
     fakes = (listen, speak, groq, plivo)
@@ -294,7 +302,8 @@ async def run_call(number: int, folder: Path) -> list[TurnFigures]:
             async with asyncio.timeout(15):
                 await caller.wait_for_bot_audio()  # the greeting
             for name, _text in CONVERSATION:
-                await caller.wait_until_bot_quiet()
+                async with asyncio.timeout(30):
+                    await caller.wait_until_bot_quiet()
                 turn = await caller.say_utterance(name)
                 async with asyncio.timeout(15):
                     await caller.wait_for_reply(turn)
@@ -358,8 +367,9 @@ def print_report(turns: Sequence[TurnFigures], summary: dict[str, Any]) -> None:
         )
     stop = ", ".join(f"{s:g}" for s in summary["stop_secs"])
     print()
-    early = summary["answered_early"]
+    early, warmup = summary["answered_early"], summary.get("warmup_calls", 0)
     print(f"turns: {summary['turns']}, VAD stop_secs: {stop} s", end="")
+    print(f", after {warmup} warm-up call(s) not counted" if warmup else "", end="")
     print(f", answered early (left out): {early}" if early else "")
     for label, key in (
         ("last voiced frame -> first playAudio", "latency_ms"),
@@ -379,12 +389,19 @@ def print_report(turns: Sequence[TurnFigures], summary: dict[str, Any]) -> None:
             print(f"  {stage:<36} p50 {s['p50']:7.1f}  p95 {s['p95']:7.1f}  max {s['max']:7.1f}")
 
 
-async def measure(calls: int) -> list[TurnFigures]:
-    """Make ``calls`` calls one after another; every caller turn's figures."""
+async def measure(
+    calls: int, warmup_calls: int = 0, stt_endpointing_ms: int | None = None
+) -> list[TurnFigures]:
+    """Make ``warmup_calls`` and then ``calls`` calls one after another; the turns of the latter.
+
+    The first call in a process pays for what a server does once (the first request through
+    each HTTP client, lazily built parsers): a warm-up call keeps that out of the figures.
+    """
     turns: list[TurnFigures] = []
     with tempfile.TemporaryDirectory() as folder:
-        for number in range(1, calls + 1):
-            turns += await run_call(number, Path(folder))
+        for number in range(1 - warmup_calls, calls + 1):
+            made = await run_call(number, Path(folder), stt_endpointing_ms)
+            turns += made if number > 0 else []
     return turns
 
 
@@ -392,13 +409,21 @@ def main() -> None:
     """Run the calls, print the table and the percentiles, and write them as JSON."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--calls", type=int, default=3)
+    parser.add_argument(
+        "--warmup-calls", type=int, default=1, help="calls made first and not counted"
+    )
     parser.add_argument("--out", type=Path, default=Path("bench/results/turn_latency.json"))
     parser.add_argument("--log-level", default="WARNING")
+    parser.add_argument(
+        "--stt-endpointing-ms",
+        type=int,
+        help="the fake STT's endpointing when the bot sends none (Deepgram's default: 10)",
+    )
     args = parser.parse_args()
 
     configure_logging(args.log_level)
-    turns = asyncio.run(measure(args.calls))
-    summary = summarise(turns)
+    turns = asyncio.run(measure(args.calls, args.warmup_calls, args.stt_endpointing_ms))
+    summary = summarise(turns) | {"warmup_calls": args.warmup_calls}
     print_report(turns, summary)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(

@@ -43,6 +43,7 @@ from bot.services import (
     engine_watchdog,
     stt_service,
     tts_service,
+    user_turn_strategies,
 )
 from bot.tools import CallTools, ToolEvent
 from processors.call_recorder import CallRecorderObserver
@@ -154,11 +155,15 @@ class PipelineCallRunner:
         # head start before the caller has heard it: that much is added, lest it count as silence.
         unheard = transport_params.audio_out_head_start_secs
         silence = business.silence
+        # Silero and smart-turn each load an ONNX model (40-55 ms): in a worker thread, not on
+        # the event loop, where it would hold up every other call's audio and turns.
+        vad, turns = await asyncio.to_thread(lambda: (SileroVADAnalyzer(), user_turn_strategies()))
         context = LLMContext(tools=ToolsSchema(standard_tools=tools.schemas()))
         user_aggregator, assistant_aggregator = LLMContextAggregatorPair(
             context,
             user_params=LLMUserAggregatorParams(
-                vad_analyzer=SileroVADAnalyzer(),
+                vad_analyzer=vad,
+                user_turn_strategies=turns,
                 user_idle_timeout=silence.reprompt_secs + unheard,
             ),
         )

@@ -19,6 +19,8 @@ async def test_turn_latency_bench_prints_percentiles_and_breakdown(tmp_path: Pat
         "bench.turn_latency",
         "--calls",
         "1",
+        "--warmup-calls",
+        "0",
         "--out",
         str(out),
         cwd=ROOT,

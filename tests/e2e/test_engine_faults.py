@@ -24,7 +24,7 @@ APOLOGY = APOLOGIES["en"]
 ENGLISH = {"languages": ["en", "hi"], "greeting": {"en": "Hello, Himalayan Kitchen.", "hi": "Hi."}}
 QUICK_VOICE = Voice(secs_per_char=0.012)
 HELLO = "Hello"  # what the recorded "hello" says: smart-turn hears a complete turn in it
-# (it waits 3 s after "book_table", which it hears as unfinished: too long for these checks)
+# (it hears "book_table" as unfinished and waits for more: 0.8 s that these checks would time)
 ANSWER = "Of course. For how many people, and on which day?"
 
 

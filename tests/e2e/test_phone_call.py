@@ -87,6 +87,12 @@ async def test_full_call_books_a_table_and_hangs_up_after_the_goodbye(phone):
     assert not caller.truncated_secs
     assert "Goodbye" in " ".join(line.tts.texts)
 
+    # The caller's audio reached Deepgram at Plivo's 8 kHz, as sent: nothing resampled it; and
+    # Deepgram's own endpointing waits past the VAD's stop, whose Finalize ends each turn.
+    query = line.stt.connections[0].query
+    assert (query["sample_rate"], query["endpointing"]) == ("8000", "500")
+    assert {u.finalized_by for u in line.stt.utterances} == {"finalize"}
+
     # The LLM saw the business's prompt and the tools.
     first = line.llm.requests[0]
     assert "Himalayan Kitchen" in first.messages[0]["content"]

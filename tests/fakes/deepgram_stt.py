@@ -76,9 +76,8 @@ class _Line:
 
     voiced_secs: float
     index: int = -1
-    words: list[str] | None = None  # the script's transcript of the line, once taken
+    text: str | None = None  # the script's transcript of the line, once taken
     heard_secs: float = 0.0
-    taken: int = 0
 
 
 @dataclass
@@ -173,8 +172,8 @@ class FakeDeepgramListen(FakeServer):
 
     def peek_transcript(self) -> str:
         """The transcript the next utterance will get, when the script is a list."""
-        if self._line is not None and self._line.words is not None:
-            return " ".join(self._line.words[self._line.taken :])
+        if self._line is not None and self._line.text is not None:
+            return self._line.text
         if callable(self.script) or self._next_utterance >= len(self.script):
             return ""
         return self.script[self._next_utterance]
@@ -185,10 +184,13 @@ class FakeDeepgramListen(FakeServer):
         A VAD may hear a pause inside a line and have its first part finalized, and the rest
         later. Unannounced, each part would consume a script entry: the first part would get
         the whole line's transcript and the rest the next entry's, or none. Announced, the
-        line takes one entry, which its parts share as a recogniser's would: each part gets
-        the line's words in the proportion of the line's voiced audio it holds, but leaves at
-        least one for the part that completes the line (90 % of its voiced audio heard), which
-        gets the rest. A new line replaces one whose last part was never finalized.
+        line takes one entry, given whole to the part that completes the line (90 % of its
+        voiced audio heard; a whole line measures 95 % or more); the parts before it get an
+        empty final, as from a recogniser not yet sure of their words. A test's conversation
+        then stays one line, one user turn, however the VAD cuts it. (With a real recogniser
+        the first part would have its words, and the bot would answer it if smart-turn judged
+        it finished; these fakes never show that.) A new line replaces one whose last part was
+        never finalized.
         """
         self._line = _Line(voiced_secs(pcm, sample_rate, self.energy_threshold))
 
@@ -197,19 +199,13 @@ class FakeDeepgramListen(FakeServer):
         line = self._line
         if line is None:
             return self.next_transcript(audio)
-        if line.words is None:
-            line.index, text = self.next_transcript(audio)
-            line.words = text.split()
+        if line.text is None:
+            line.index, line.text = self.next_transcript(audio)
         line.heard_secs += voiced_secs(audio, sample_rate, self.energy_threshold, channels)
-        share = line.heard_secs / line.voiced_secs if line.voiced_secs > 0 else 1.0
-        count = len(line.words)
-        done = share >= 0.9  # a whole line measures 0.95 or more
-        upto = count if done else min(count - 1, round(count * share))  # a word for the end
-        words = line.words[line.taken : upto]
-        line.taken = max(line.taken, upto)
-        if done:
-            self._line = None
-        return line.index, " ".join(words)
+        if line.heard_secs < 0.9 * line.voiced_secs:
+            return line.index, ""
+        self._line = None
+        return line.index, line.text
 
     def _is_faulty(self, index: int) -> bool:
         return self.faulty_connections is None or index < self.faulty_connections

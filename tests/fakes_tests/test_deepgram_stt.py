@@ -107,7 +107,7 @@ async def test_endpointing_without_finalize_and_callable_script() -> None:
     assert all(n > 16000 for _, n in seen)  # each got ~1 s of 16 kHz PCM16
 
 
-async def test_a_line_finalized_in_two_parts_shares_its_words() -> None:
+async def test_a_line_finalized_in_two_parts_is_transcribed_with_its_last_part() -> None:
     # A VAD that hears a pause inside a line has its first part finalized, then the rest.
     pcm = load_utterance("book_table")
     head, tail = pcm[: len(pcm) // 3], pcm[len(pcm) // 3 :]
@@ -122,32 +122,18 @@ async def test_a_line_finalized_in_two_parts_shares_its_words() -> None:
             *audio_frames(speech("thank_you_bye", 8000), 8000),  # not announced: next entry
             VADUserStoppedSpeakingFrame(),
         ]
-        down, _ = await run_until(stt, frames, got_transcripts(3))
+        down, _ = await run_until(stt, frames, got_transcripts(2))
 
-    texts = [f.text for f in transcriptions(down)]
-    assert len(texts) == 3 and texts[2] == "Thank you, bye"
-    assert " ".join(texts[:2]) == "I would like to book a table"
-    assert 1 <= len(texts[0].split()) <= 4  # about a third of the words, by voiced audio
-    assert [u.index for u in fake.utterances] == [0, 0, 1]
-
-
-async def test_the_part_that_completes_a_split_line_gets_a_word_even_of_one() -> None:
-    pcm = load_utterance("yes_right")
-    head, tail = pcm[: len(pcm) * 2 // 3], pcm[len(pcm) * 2 // 3 :]
-    async with FakeDeepgramListen(["Hello"]) as fake:
-        fake.hear_line(pcm)
-        stt = DeepgramSTTService(api_key="test", base_url=fake.ws_url, sample_rate=8000)
-        frames = [
-            *audio_frames(silence(0.2, 8000) + head + silence(0.1, 8000), 8000),
-            VADUserStoppedSpeakingFrame(),
-            *audio_frames(tail + silence(0.1, 8000), 8000),
-            VADUserStoppedSpeakingFrame(),
-        ]
-        down, _ = await run_until(stt, frames, got_transcripts())
-
-    # The first part's final is empty (pipecat pushes no frame for it); the word comes last.
-    assert [f.text for f in transcriptions(down)] == ["Hello"]
-    assert [u.transcript for u in fake.utterances] == ["", "Hello"]
+    # The first part's final is empty, and pipecat pushes no frame for it.
+    assert [f.text for f in transcriptions(down)] == [
+        "I would like to book a table",
+        "Thank you, bye",
+    ]
+    assert [(u.index, u.transcript) for u in fake.utterances] == [
+        (0, ""),
+        (0, "I would like to book a table"),
+        (1, "Thank you, bye"),
+    ]
 
 
 async def test_final_latency_delays_the_final_result() -> None:
