@@ -14,7 +14,7 @@ import argparse
 import asyncio
 import importlib
 import sys
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from bot.config import Settings
 from bot.console import (
@@ -25,9 +25,6 @@ from bot.console import (
     call_options,
     opened_store,
 )
-
-if TYPE_CHECKING:
-    from pipecat.processors.frame_processor import FrameProcessor
 
 NO_AUDIO = 1
 """Exit status when PyAudio or an audio device is missing."""
@@ -137,6 +134,7 @@ async def talk(
     from pipecat.workers.runner import WorkerRunner
 
     from bot.conversation import call_language, conversation_llm, greeting, known_caller
+    from bot.local_phone import conversation_observer
     from bot.services import PIPELINE_IN_RATE, PIPELINE_OUT_RATE, stt_service, tts_service
     from bot.text_call import TextCall
     from bot.tools import CallTools
@@ -187,7 +185,7 @@ async def talk(
             ),
             enable_rtvi=False,
             idle_timeout_secs=None,
-            observers=[_spoken_lines(llm, transcript)],
+            observers=[conversation_observer(heard=transcript.caller, said=transcript.bot)],
         )
         transcript.note(f"{business.name} is listening. Speak; Ctrl-C hangs up.")
         await worker.queue_frame(TTSSpeakFrame(greeting(business, caller, language)))
@@ -196,35 +194,3 @@ async def talk(
         await runner.run()
         await tools.drain()
         transcript.note("call ended")
-
-
-def _spoken_lines(llm: FrameProcessor, transcript: Transcript) -> Any:
-    """An observer printing what the recogniser heard and what the bot answered."""
-    from pipecat.frames.frames import (
-        LLMFullResponseEndFrame,
-        LLMTextFrame,
-        TranscriptionFrame,
-        TTSSpeakFrame,
-    )
-    from pipecat.observers.base_observer import BaseObserver, FramePushed
-
-    class SpokenLines(BaseObserver):
-        def __init__(self) -> None:
-            super().__init__()
-            self.reply: list[str] = []
-
-        async def on_push_frame(self, data: FramePushed) -> None:
-            frame = data.frame
-            if not data.first_push:
-                return
-            if isinstance(frame, TranscriptionFrame):
-                transcript.caller(frame.text)
-            elif isinstance(frame, TTSSpeakFrame):
-                transcript.bot(frame.text)
-            elif isinstance(frame, LLMTextFrame) and data.source is llm:
-                self.reply.append(frame.text)
-            elif isinstance(frame, LLMFullResponseEndFrame) and data.source is llm:
-                transcript.bot(" ".join(" ".join(self.reply).split()))
-                self.reply = []
-
-    return SpokenLines()
