@@ -57,6 +57,7 @@ from api.keys import CALL_RESOURCES
 from bench.loadgen import percentile
 from bot.config import BusinessRegistry, Settings
 from bot.logs import configure_logging
+from bot.serve import settle_heap
 from bot.simulated_caller import Turn
 from tests.fakes.deepgram_stt import FakeDeepgramListen
 from tests.fakes.deepgram_tts import FakeDeepgramSpeak
@@ -422,6 +423,7 @@ def main() -> None:
     args = parser.parse_args()
 
     configure_logging(args.log_level)
+    settle_heap()  # as python -m bot serve does once it has loaded everything
     turns = asyncio.run(measure(args.calls, args.warmup_calls, args.stt_endpointing_ms))
     summary = summarise(turns) | {"warmup_calls": args.warmup_calls}
     print_report(turns, summary)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import multiprocessing
 import os
 import secrets
@@ -42,6 +43,20 @@ def serve(settings: Settings, host: str, port: int, workers: int) -> int:
     return _supervise(settings, host, port, workers)
 
 
+def settle_heap() -> None:
+    """Take what start-up allocated out of the garbage collector's sight (``gc.freeze``).
+
+    Once pipecat, openai, numpy and the app are loaded a process tracks about 260,000 objects,
+    and every full collection walks them all with the event loop stopped: 110-180 ms on two
+    cores, landing on whatever call is mid-turn. Frozen, they are not walked again, and a full
+    collection walks only what calls allocate since. They are never freed either, which costs
+    nothing: modules and the app live as long as the process. Garbage is collected first, so
+    none of it is kept.
+    """
+    gc.collect()
+    gc.freeze()
+
+
 async def _migrate(settings: Settings) -> None:
     database = Database(settings.database_url)
     try:
@@ -58,6 +73,7 @@ def _worker(settings: Settings, host: str, port: int, *, reuse_port: bool) -> No
 
     registry = BusinessRegistry(settings.bots_path, load_or_exit(settings.bots_path))
     app = create_app(settings, registry)
+    settle_heap()
     businesses = len(registry.current)
     logger.info(
         "worker {} serving {} businesses on http://{}:{}", os.getpid(), businesses, host, port
