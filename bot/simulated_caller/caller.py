@@ -364,9 +364,16 @@ class SimulatedCaller:
         return b"\x00\x00" * round(self.stream.sample_rate * FRAME_SECS)
 
     async def say(self, pcm16_8k: bytes, *, wait: bool = True) -> Turn:
-        """Speak PCM16 8 kHz audio into the call; by default returns once it has all been sent."""
+        """Speak PCM16 8 kHz audio into the call; by default returns once it has all been sent.
+
+        Raises:
+            RuntimeError: The call was never connected.
+            ConnectionError: The stream has closed (nothing would ever send the audio).
+        """
         if self.stream is None:
             raise RuntimeError("not connected")
+        if self._closed.is_set():
+            raise ConnectionError("the stream is closed")
         step = round(CALLER_RATE * FRAME_SECS) * 2
         pieces = [pcm16_8k[i : i + step] for i in range(0, len(pcm16_8k), step)] or [b""]
         pieces[-1] = pieces[-1].ljust(step, b"\x00")

@@ -153,6 +153,8 @@ async def test_api_hangup_closes_the_stream_and_measures_truncation() -> None:
     assert caller.truncated_secs is not None and 0.7 < caller.truncated_secs <= 1.0
     assert caller.hangup_result is not None and caller.hangup_result.status == 200
     assert caller.hangup_result.params["HangupSource"] == "API Request"
+    with pytest.raises(ConnectionError, match="the stream is closed"):
+        await caller.say(b"\x00\x00" * 160)  # refused at once rather than never sent
 
 
 async def test_default_content_type_is_l16_and_bad_play_audio_is_flagged() -> None:
