@@ -14,7 +14,7 @@ A script is YAML::
     language: en                      # the caller's voice: en or hi
     caller_phone: "+91 98123 45678"
     lines:                            # said in order, each after the bot has finished speaking;
-      - "A table for four {day} at eight pm, please."   # {day}: the next day the business
+      - "A table for four {day} evening at eight."      # {day}: the next day the business
       - "My name is Ravi."                              # is open in the evening
     goal:
       outcome: booked                 # booked, cancelled, enquiry, transferred, abandoned
@@ -93,10 +93,10 @@ def _one_of(value: str, allowed: tuple[str, ...]) -> str:
 
 DEFAULT_SCRIPT = Script(
     lines=[
-        "Hello, I would like to book a table for four people {day} at eight pm.",
+        "Hello, I would like to book a table for four people {day} evening at eight.",
         "My name is Ravi.",
         "Yes please.",
-        "That's all, goodbye.",
+        "No, goodbye.",
     ],
     goal=Goal(outcome="booked", party_size=4),
 )
