@@ -317,8 +317,11 @@ async def _converse(
         try:
             async with asyncio.timeout(REPLY_TIMEOUT_SECS):
                 await caller.wait_for_reply(turn)
-        except (TimeoutError, ConnectionError):
+        except TimeoutError:
             transcript.note("the bot did not answer")
+            return
+        except ConnectionError:  # it said goodbye while the caller was still talking
+            transcript.note("the bot hung up")
             return
     try:
         async with asyncio.timeout(HANG_UP_TIMEOUT_SECS):

@@ -41,11 +41,11 @@ def test_demo_books_a_table_and_records_the_call(tmp_path: Path):
     )
     assert result.returncode == 0, result.stdout + result.stderr
     out = result.stdout
-    assert "bot> Hello, you have reached Dakshin Dosa House" in out
-    assert "caller> My name is Ravi." in out
-    assert "[tool] check_availability(" in out and "[tool] book_reservation(" in out
-    assert "(the bot hung up)" in out
-    assert "Goal met: booked." in out
+    assert "bot> Hello, you have reached Dakshin Dosa House" in out, out
+    assert "caller> My name is Ravi." in out, out
+    assert "[tool] check_availability(" in out and "[tool] book_reservation(" in out, out
+    assert "(the bot hung up)" in out, out
+    assert "Goal met: booked." in out, out
     startup = float(out.split("Start-up to first greeting audio: ")[1].split(" s")[0])
     assert 0 < startup < 30  # the figure is reported; its target is judged in the benchmark
     with sqlite3.connect(database) as connection:
