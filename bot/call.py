@@ -17,7 +17,6 @@ import aiohttp
 from aiohttp import web
 from loguru import logger
 from pipecat.adapters.llm.schemas.tools_schema import ToolsSchema
-from pipecat.audio.vad.silero import SileroVADAnalyzer
 from pipecat.frames.frames import EndFrame, TTSSpeakFrame, UserIdleTimeoutUpdateFrame
 from pipecat.observers.base_observer import BaseObserver
 from pipecat.pipeline.pipeline import Pipeline
@@ -47,6 +46,7 @@ from bot.services import (
 )
 from bot.tools import CallTools, ToolEvent
 from processors.call_recorder import CallRecorderObserver
+from processors.phone_vad import PhoneVADAnalyzer
 from store.booking import Bookings
 from store.calls import CallSummary, finish_call, remember_caller
 from store.db import Database
@@ -157,7 +157,7 @@ class PipelineCallRunner:
         silence = business.silence
         # Silero and smart-turn each load an ONNX model (40-55 ms): in a worker thread, not on
         # the event loop, where it would hold up every other call's audio and turns.
-        vad, turns = await asyncio.to_thread(lambda: (SileroVADAnalyzer(), user_turn_strategies()))
+        vad, turns = await asyncio.to_thread(lambda: (PhoneVADAnalyzer(), user_turn_strategies()))
         context = LLMContext(tools=ToolsSchema(standard_tools=tools.schemas()))
         user_aggregator, assistant_aggregator = LLMContextAggregatorPair(
             context,

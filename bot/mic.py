@@ -121,7 +121,6 @@ async def talk(
     """One spoken conversation on the local audio devices, printed as it goes."""
     import aiohttp
     from pipecat.adapters.llm.schemas.tools_schema import ToolsSchema
-    from pipecat.audio.vad.silero import SileroVADAnalyzer
     from pipecat.frames.frames import TTSSpeakFrame
     from pipecat.pipeline.pipeline import Pipeline
     from pipecat.pipeline.worker import PipelineParams, PipelineWorker
@@ -138,6 +137,7 @@ async def talk(
     from bot.services import PIPELINE_IN_RATE, PIPELINE_OUT_RATE, stt_service, tts_service
     from bot.text_call import TextCall
     from bot.tools import CallTools
+    from processors.phone_vad import PhoneVADAnalyzer
     from store.booking import Bookings
 
     business = options.business
@@ -162,7 +162,7 @@ async def talk(
         )
         context = LLMContext(tools=ToolsSchema(standard_tools=tools.schemas()))
         user_aggregator, assistant_aggregator = LLMContextAggregatorPair(
-            context, user_params=LLMUserAggregatorParams(vad_analyzer=SileroVADAnalyzer())
+            context, user_params=LLMUserAggregatorParams(vad_analyzer=PhoneVADAnalyzer())
         )
         llm = conversation_llm(
             business, settings, caller, can_transfer=False, language=language, clock=tools.clock

@@ -18,7 +18,6 @@ from pipecat.services.llm_service import LLMService
 from pipecat.services.stt_service import STTService
 from pipecat.services.tts_service import TTSService
 from pipecat.transcriptions.language import Language
-from pipecat.turns.user_stop import TurnAnalyzerUserTurnStopStrategy
 from pipecat.turns.user_turn_strategies import UserTurnStrategies
 
 from bot.config import Business, Settings
@@ -28,7 +27,8 @@ from processors.dialogue import DialogueFacts, DialogueLLMService, spoken_hours
 from processors.engine_watchdog import EngineWatchdog, FailureReport
 from processors.local_stt import PocketsphinxSTTService
 from processors.local_tts import EspeakTTSService, synthesise
-from processors.smart_turn import WarmSmartTurnAnalyzer
+from processors.smart_turn import SpeculativeSmartTurnAnalyzer
+from processors.worded_turn_stop import WordedTurnStopStrategy
 
 CALL_IN_RATE = 8_000
 """Rate of caller audio inside a phone call's pipeline: Plivo's own, so nothing is resampled.
@@ -74,8 +74,9 @@ pipecat's default is 3 s, meant for a caller pausing to think. But smart-turn al
 finished lines unfinished: of the seven recorded test lines (8 kHz μ-law, synthetic voice) it
 hears "I would like to book a table for four tomorrow at eight pm" and "Thank you, bye" as
 unfinished however the audio is aligned, and each such verdict left the caller 3.2 s of dead
-air after a finished sentence. Now a hesitation longer than a second gets the bot talking;
-the caller who goes on talks over it, and barge-in hands the turn back."""
+air after a finished sentence (now the words end such turns at once). A hesitation longer than
+a second gets the bot talking; the caller who goes on talks over it, and barge-in hands the turn
+back."""
 TTS_CLIP_TIMEOUT = aiohttp.ClientTimeout(total=10)
 """How long the one-off synthesis of the apology clip may take."""
 
@@ -113,12 +114,13 @@ def user_turn_strategies() -> UserTurnStrategies:
     """How a call's user turns start and end: pipecat's defaults, tuned for the phone.
 
     A turn starts when the VAD hears speech or a transcript arrives (barge-in included), and
-    ends when smart-turn v3 judges it finished and the final transcript is in, or after
-    :data:`SMART_TURN_STOP_SECS` more of silence when it judges it unfinished. The model is
-    warmed up as the call starts (see :mod:`processors.smart_turn`).
+    ends when smart-turn v3 judges it finished and the final transcript is in, when the final
+    transcript's words plainly finish it (:mod:`processors.worded_turn_stop`), or after
+    :data:`SMART_TURN_STOP_SECS` more of silence. The model is warmed up as the call starts and
+    judges a turn while the VAD still listens (see :mod:`processors.smart_turn`).
     """
-    analyzer = WarmSmartTurnAnalyzer(params=SmartTurnParams(stop_secs=SMART_TURN_STOP_SECS))
-    return UserTurnStrategies(stop=[TurnAnalyzerUserTurnStopStrategy(turn_analyzer=analyzer)])
+    analyzer = SpeculativeSmartTurnAnalyzer(params=SmartTurnParams(stop_secs=SMART_TURN_STOP_SECS))
+    return UserTurnStrategies(stop=[WordedTurnStopStrategy(turn_analyzer=analyzer)])
 
 
 def llm_service(

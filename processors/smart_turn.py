@@ -10,15 +10,24 @@ the analyzer's own model thread, long before the caller has finished a sentence.
 
 from __future__ import annotations
 
+import asyncio
 from concurrent.futures import Future
 from typing import Any
 
 import numpy as np
 from loguru import logger
+from pipecat.audio.turn.base_turn_analyzer import EndOfTurnState
 from pipecat.audio.turn.smart_turn.local_smart_turn_v3 import LocalSmartTurnAnalyzerV3
+from pipecat.metrics.metrics import MetricsData
+
+from processors.audio_level import QuietMeter
 
 WARM_UP_SECS = 1.0
 """Length of the silence the model is first run on (it pads any input to 8 s anyway)."""
+SPECULATE_AFTER_SECS = 0.08
+"""Quiet, while the VAD still has the caller speaking, after which the model is run ahead of
+the VAD's stop. Shorter wastes inferences on the gaps between words; at 0.08 s the verdict is
+ready, after ~50 ms of inference, well before the VAD's 0.2 s are up."""
 
 
 class WarmSmartTurnAnalyzer(LocalSmartTurnAnalyzerV3):
@@ -37,6 +46,80 @@ class WarmSmartTurnAnalyzer(LocalSmartTurnAnalyzerV3):
         silence = np.zeros(round(self.sample_rate * WARM_UP_SECS), dtype=np.float32)
         warm_up = self._model_executor.submit(self._predict_endpoint, silence)
         warm_up.add_done_callback(_log_failure)
+
+
+class SpeculativeSmartTurnAnalyzer(WarmSmartTurnAnalyzer):
+    """:class:`WarmSmartTurnAnalyzer` that judges a turn while the VAD is still listening.
+
+    The VAD declares that the caller stopped only after ``stop_secs`` (0.2 s) of silence, and
+    then smart-turn's verdict took another 45-85 ms of inference on the call's critical path
+    (2 cores). This analyzer notices the silence itself, from the audio's level: after
+    :data:`SPECULATE_AFTER_SECS` of quiet it runs the model on the turn so far, in the model's
+    own thread, so the verdict is usually ready when the VAD's stop asks for it (quiet as
+    :class:`~processors.audio_level.QuietMeter` judges it). Should the caller
+    speak again before then, the guess is dropped and the turn goes on as if it never ran.
+
+    What the model hears differs only in the silence at the end (80 ms of it rather than 200):
+    over the recorded test lines, both gave the same verdict.
+    """
+
+    def __init__(self, **kwargs: Any) -> None:
+        """Create the analyzer; arguments as :class:`LocalSmartTurnAnalyzerV3`'s."""
+        super().__init__(**kwargs)
+        self._speculation: Future[tuple[EndOfTurnState, MetricsData | None]] | None = None
+        self._meter = QuietMeter(16_000)
+        self._quiet_secs = 0.0
+
+    def set_sample_rate(self, sample_rate: int) -> None:
+        """Set the audio rate (and warm the model up).
+
+        Args:
+            sample_rate: The pipeline's input rate.
+        """
+        super().set_sample_rate(sample_rate)
+        self._meter = QuietMeter(self.sample_rate)
+
+    def append_audio(self, buffer: bytes, is_speech: bool) -> EndOfTurnState:
+        """Buffer the audio as pipecat does; start or drop a speculative verdict on its level.
+
+        Args:
+            buffer: 16-bit mono audio at the pipeline's input rate.
+            is_speech: Whether the VAD has the caller speaking.
+        """
+        state = super().append_audio(buffer, is_speech)
+        if not is_speech or state is EndOfTurnState.COMPLETE:
+            self._quiet_secs = 0.0
+            return state
+        if not self._meter.is_quiet(buffer):
+            self._quiet_secs = 0.0
+            self._drop_speculation()
+            return state
+        self._quiet_secs += len(buffer) / 2 / self.sample_rate
+        if self._speculation is None and self._quiet_secs >= SPECULATE_AFTER_SECS:
+            snapshot = list(self._audio_buffer)
+            self._speculation = self._model_executor.submit(self._process_speech_segment, snapshot)
+        return state
+
+    async def analyze_end_of_turn(self) -> tuple[EndOfTurnState, MetricsData | None]:
+        """The speculative verdict when one stands, else pipecat's own analysis."""
+        speculation, self._speculation = self._speculation, None
+        if speculation is None:
+            return await super().analyze_end_of_turn()
+        state, result = await asyncio.wrap_future(speculation)
+        if state is EndOfTurnState.COMPLETE:
+            self._clear(state)
+        return state, result
+
+    def _clear(self, turn_state: EndOfTurnState) -> None:
+        super()._clear(turn_state)
+        self._drop_speculation()
+        self._meter.reset()
+        self._quiet_secs = 0.0
+
+    def _drop_speculation(self) -> None:
+        if self._speculation is not None:
+            self._speculation.cancel()  # a no-op when it is already running
+            self._speculation = None
 
 
 def _log_failure(warm_up: Future[Any]) -> None:

@@ -1,0 +1,47 @@
+"""Silero VAD that hears the caller stop as soon as the line goes quiet.
+
+Silero's confidence lags the audio: after the last word it stayed above the VAD's threshold for
+one to three more 32 ms windows of silence (see :mod:`processors.audio_level`), so its stop,
+``stop_secs`` after the first window it called silent, came 0-100 ms late and every turn paid for
+that. :class:`PhoneVADAnalyzer` takes a window that is quiet next to the caller's recent speech
+as no speech, whatever the model says; anything louder is left to the model, so noise and soft
+speech are judged as before.
+"""
+
+from __future__ import annotations
+
+from pipecat.audio.vad.silero import SileroVADAnalyzer
+from pipecat.audio.vad.vad_analyzer import VADParams
+
+from processors.audio_level import QuietMeter
+
+
+class PhoneVADAnalyzer(SileroVADAnalyzer):
+    """:class:`SileroVADAnalyzer` whose confidence is 0 on windows the level calls quiet.
+
+    Args:
+        sample_rate: Rate of the audio, or None to take the pipeline's.
+        params: The VAD's thresholds and timings (pipecat's defaults when None).
+    """
+
+    def __init__(self, *, sample_rate: int | None = None, params: VADParams | None = None) -> None:
+        self._meter = QuietMeter(sample_rate or 16_000)
+        super().__init__(sample_rate=sample_rate, params=params)
+
+    def set_sample_rate(self, sample_rate: int) -> None:
+        """Set the audio rate and start metering at it.
+
+        Args:
+            sample_rate: The pipeline's input rate.
+        """
+        super().set_sample_rate(sample_rate)
+        self._meter = QuietMeter(self.sample_rate)
+
+    def voice_confidence(self, buffer: bytes) -> float:
+        """Silero's confidence for the window, or 0.0 when the window is quiet.
+
+        Args:
+            buffer: One window of 16-bit mono audio.
+        """
+        confidence = super().voice_confidence(buffer)
+        return 0.0 if self._meter.is_quiet(buffer) else confidence
