@@ -245,8 +245,10 @@ def _free_port() -> int:
 
 async def run_call(
     number: int, folder: Path, stt_endpointing_ms: int | None = None
-) -> list[TurnFigures]:
-    """Make one call through the real server and fakes; the figures of each caller turn.
+) -> tuple[list[TurnFigures], float | None]:
+    """Make one call through the real server and fakes; its turns' figures and greeting's.
+
+    The greeting's figure is its latency: stream start to the first ``playAudio``, in ms.
 
     ``stt_endpointing_ms`` is the fake STT's endpointing when the bot asks for none (Deepgram's
     own default is 10 ms); None leaves the e2e fake's 300 ms.
@@ -310,15 +312,22 @@ async def run_call(
                     await caller.wait_for_reply(turn)
             async with asyncio.timeout(20):
                 await hung_up.wait()
-        return [turn_figures(number, i, t, timeline) for i, t in enumerate(caller.turns)]
+        figures = [turn_figures(number, i, t, timeline) for i, t in enumerate(caller.turns)]
+        greeting = caller.greeting_latency
+        return figures, round(greeting * 1000, 1) if greeting is not None else None
     finally:
         await server.close()
         for fake in reversed(fakes):
             await fake.stop()
 
 
-def summarise(turns: Sequence[TurnFigures]) -> dict[str, Any]:
-    """p50, p95 and max of the latency, of the latency less stop_secs, and of each stage."""
+def summarise(
+    turns: Sequence[TurnFigures], greetings: Sequence[float | None] = ()
+) -> dict[str, Any]:
+    """p50, p95 and max of the latency, of the latency less stop_secs and of each stage.
+
+    And of the greetings' latency, when given.
+    """
 
     def spread(values: Sequence[float | None]) -> dict[str, float]:
         ordered = sorted(v for v in values if v is not None)
@@ -342,6 +351,7 @@ def summarise(turns: Sequence[TurnFigures]) -> dict[str, Any]:
         "beyond_stop_ms": spread([t.beyond_stop_ms for t in timed]),
         "by_smart_turn_verdict": by_verdict,
         "stages_ms": {stage: spread([t.stages.get(stage) for t in timed]) for stage in STAGES},
+        "greeting_ms": spread(greetings),
     }
 
 
@@ -384,6 +394,11 @@ def print_report(turns: Sequence[TurnFigures], summary: dict[str, Any]) -> None:
                 f"{'  smart-turn ' + label + ' (' + str(s['n']) + ' turns)':<38} "
                 f"p50 {s['p50']:7.1f}  p95 {s['p95']:7.1f}  max {s['max']:7.1f} ms"
             )
+    if (greeting := summary.get("greeting_ms")) and greeting["n"]:
+        print(
+            f"{'stream start -> greeting playAudio':<38} p50 {greeting['p50']:7.1f}  "
+            f"p95 {greeting['p95']:7.1f}  max {greeting['max']:7.1f} ms"
+        )
     print("breakdown (ms):")
     for stage, s in summary["stages_ms"].items():
         if s["n"]:
@@ -392,18 +407,21 @@ def print_report(turns: Sequence[TurnFigures], summary: dict[str, Any]) -> None:
 
 async def measure(
     calls: int, warmup_calls: int = 0, stt_endpointing_ms: int | None = None
-) -> list[TurnFigures]:
-    """Make ``warmup_calls`` and then ``calls`` calls one after another; the turns of the latter.
+) -> tuple[list[TurnFigures], list[float | None]]:
+    """Make ``warmup_calls`` and then ``calls`` calls; the turns and greetings of the latter.
 
     The first call in a process pays for what a server does once (the first request through
     each HTTP client, lazily built parsers): a warm-up call keeps that out of the figures.
     """
     turns: list[TurnFigures] = []
+    greetings: list[float | None] = []
     with tempfile.TemporaryDirectory() as folder:
         for number in range(1 - warmup_calls, calls + 1):
-            made = await run_call(number, Path(folder), stt_endpointing_ms)
-            turns += made if number > 0 else []
-    return turns
+            made, greeting = await run_call(number, Path(folder), stt_endpointing_ms)
+            if number > 0:
+                turns += made
+                greetings.append(greeting)
+    return turns, greetings
 
 
 def main() -> None:
@@ -424,8 +442,8 @@ def main() -> None:
 
     configure_logging(args.log_level)
     settle_heap()  # as python -m bot serve does once it has loaded everything
-    turns = asyncio.run(measure(args.calls, args.warmup_calls, args.stt_endpointing_ms))
-    summary = summarise(turns) | {"warmup_calls": args.warmup_calls}
+    turns, greetings = asyncio.run(measure(args.calls, args.warmup_calls, args.stt_endpointing_ms))
+    summary = summarise(turns, greetings) | {"warmup_calls": args.warmup_calls}
     print_report(turns, summary)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(

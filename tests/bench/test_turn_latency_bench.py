@@ -37,6 +37,7 @@ async def test_turn_latency_bench_prints_percentiles_and_breakdown(tmp_path: Pat
     figure = r"p50\s+[\d.]+\s+p95\s+[\d.]+\s+max\s+[\d.]+"
     assert re.search(r"last voiced frame -> first playAudio\s+" + figure, report)
     assert re.search(r"less VAD stop_secs\s+" + figure, report)
+    assert re.search(r"stream start -> greeting playAudio\s+" + figure, report)
     assert "VAD stop_secs: 0.2 s" in report
     for stage in ("vad", "stt", "decide", "reply", "out", "llm_ttfb", "tts_ttfb", "smart_turn"):
         assert re.search(rf"^\s+{stage}\s+{figure}", report, re.MULTILINE), stage
@@ -48,3 +49,4 @@ async def test_turn_latency_bench_prints_percentiles_and_breakdown(tmp_path: Pat
     assert timed["n"] == 5 - summary["answered_early"]
     assert timed["p50"] <= timed["p95"] <= timed["max"]
     assert summary["latency_ms"]["p50"] - timed["p50"] == pytest.approx(200, abs=1)
+    assert summary["greeting_ms"]["n"] == 1 and summary["greeting_ms"]["p50"] > 0
