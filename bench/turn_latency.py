@@ -58,6 +58,7 @@ from bench.loadgen import percentile
 from bot.config import BusinessRegistry, Settings
 from bot.logs import configure_logging
 from bot.serve import settle_heap
+from bot.services import load_call_models
 from bot.simulated_caller import Turn
 from tests.fakes.deepgram_stt import FakeDeepgramListen
 from tests.fakes.deepgram_tts import FakeDeepgramSpeak
@@ -441,6 +442,7 @@ def main() -> None:
     args = parser.parse_args()
 
     configure_logging(args.log_level)
+    load_call_models()
     settle_heap()  # as python -m bot serve does once it has loaded everything
     turns, greetings = asyncio.run(measure(args.calls, args.warmup_calls, args.stt_endpointing_ms))
     summary = summarise(turns, greetings) | {"warmup_calls": args.warmup_calls}

@@ -155,8 +155,9 @@ class PipelineCallRunner:
         # head start before the caller has heard it: that much is added, lest it count as silence.
         unheard = transport_params.audio_out_head_start_secs
         silence = business.silence
-        # Silero and smart-turn each load an ONNX model (40-55 ms): in a worker thread, not on
-        # the event loop, where it would hold up every other call's audio and turns.
+        # Silero and smart-turn run on models shared by all calls, loaded by the first to ask
+        # (40-55 ms each) unless the server preloaded them: in a worker thread, not on the event
+        # loop, where loading would hold up every other call's audio and turns.
         vad, turns = await asyncio.to_thread(lambda: (PhoneVADAnalyzer(), user_turn_strategies()))
         context = LLMContext(tools=ToolsSchema(standard_tools=tools.schemas()))
         user_aggregator, assistant_aggregator = LLMContextAggregatorPair(

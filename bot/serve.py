@@ -70,9 +70,11 @@ def _worker(settings: Settings, host: str, port: int, *, reuse_port: bool) -> No
     from aiohttp import web
 
     from api.app import create_app
+    from bot.services import load_call_models
 
     registry = BusinessRegistry(settings.bots_path, load_or_exit(settings.bots_path))
     app = create_app(settings, registry)
+    load_call_models()
     settle_heap()
     businesses = len(registry.current)
     logger.info(

@@ -27,6 +27,7 @@ from processors.dialogue import DialogueFacts, DialogueLLMService, spoken_hours
 from processors.engine_watchdog import EngineWatchdog, FailureReport
 from processors.local_stt import PocketsphinxSTTService
 from processors.local_tts import EspeakTTSService, synthesise
+from processors.phone_vad import PhoneVADAnalyzer
 from processors.smart_turn import SpeculativeSmartTurnAnalyzer
 from processors.worded_turn_stop import WordedTurnStopStrategy
 
@@ -121,6 +122,16 @@ def user_turn_strategies() -> UserTurnStrategies:
     """
     analyzer = SpeculativeSmartTurnAnalyzer(params=SmartTurnParams(stop_secs=SMART_TURN_STOP_SECS))
     return UserTurnStrategies(stop=[WordedTurnStopStrategy(turn_analyzer=analyzer)])
+
+
+def load_call_models() -> None:
+    """Load the models all calls share (Silero, smart-turn) and warm them up, before any call.
+
+    Otherwise the first call loads them (~70 ms, in a worker thread) and its first turn runs
+    smart-turn's first, slow, inference.
+    """
+    PhoneVADAnalyzer()
+    SpeculativeSmartTurnAnalyzer().set_sample_rate(CALL_IN_RATE)
 
 
 def llm_service(

@@ -6,14 +6,20 @@ one to three more 32 ms windows of silence (see :mod:`processors.audio_level`), 
 that. :class:`PhoneVADAnalyzer` takes a window that is quiet next to the caller's recent speech
 as no speech, whatever the model says; anything louder is left to the model, so noise and soft
 speech are judged as before.
+
+It also runs on the process's one Silero session (:mod:`processors.shared_models`), with the
+model's recurrent state its own, instead of loading the model for every call.
 """
 
 from __future__ import annotations
 
-from pipecat.audio.vad.silero import SileroVADAnalyzer
-from pipecat.audio.vad.vad_analyzer import VADParams
+import copy
+
+from pipecat.audio.vad.silero import SileroOnnxModel, SileroVADAnalyzer
+from pipecat.audio.vad.vad_analyzer import VADAnalyzer, VADParams
 
 from processors.audio_level import QuietMeter
+from processors.shared_models import shared
 
 
 class PhoneVADAnalyzer(SileroVADAnalyzer):
@@ -26,7 +32,11 @@ class PhoneVADAnalyzer(SileroVADAnalyzer):
 
     def __init__(self, *, sample_rate: int | None = None, params: VADParams | None = None) -> None:
         self._meter = QuietMeter(sample_rate or 16_000)
-        super().__init__(sample_rate=sample_rate, params=params)
+        # Not SileroVADAnalyzer.__init__, which loads a model of its own; the rest of it is here.
+        VADAnalyzer.__init__(self, sample_rate=sample_rate, params=params)
+        self._model = silero_model()
+        self._windows_since_reset = 0
+        self._low_confidence_windows = 0
 
     def set_sample_rate(self, sample_rate: int) -> None:
         """Set the audio rate and start metering at it.
@@ -45,3 +55,10 @@ class PhoneVADAnalyzer(SileroVADAnalyzer):
         """
         confidence = super().voice_confidence(buffer)
         return 0.0 if self._meter.is_quiet(buffer) else confidence
+
+
+def silero_model() -> SileroOnnxModel:
+    """A Silero model with a fresh recurrent state, on the process's one ONNX session."""
+    model = copy.copy(shared("silero-vad", lambda: SileroVADAnalyzer()._model))
+    model.reset_states()  # new state arrays: the session alone is shared
+    return model

@@ -1,26 +1,32 @@
-"""smart-turn v3, pipecat's end-of-turn model, ready for a call's first turn.
+"""smart-turn v3, pipecat's end-of-turn model, ready for a call's first turn and quick on it.
 
-:class:`WarmSmartTurnAnalyzer` is pipecat's :class:`LocalSmartTurnAnalyzerV3` that runs its
-model once on silence as soon as the call's pipeline is set up. ONNX Runtime's first run of a
-session is slower than the next ones (it sizes its buffers then), and every call loads its own
-session, so each call's first turn paid for it: over 15 calls, smart-turn took 36-183 ms
-(median 53) on the first turn, against 30-50 ms on the next ones (2 cores). The warm-up runs in
-the analyzer's own model thread, long before the caller has finished a sentence.
+:class:`WarmSmartTurnAnalyzer` is pipecat's :class:`LocalSmartTurnAnalyzerV3` on the process's
+one ONNX session (:mod:`processors.shared_models`), which is run once on silence before its
+first turn. ONNX Runtime's first run of a session is slower than the next ones (it sizes its
+buffers then): when every call loaded its own session, each call's first turn paid for it
+(smart-turn took 36-183 ms, median 53, on the first turn over 15 calls, against 30-50 ms on the
+next ones, 2 cores). The warm-up runs in the analyzer's own model thread, long before the caller
+has finished a sentence.
+
+:class:`SpeculativeSmartTurnAnalyzer` also judges a turn while the VAD is still listening.
 """
 
 from __future__ import annotations
 
 import asyncio
+import threading
 from concurrent.futures import Future
 from typing import Any
 
 import numpy as np
 from loguru import logger
 from pipecat.audio.turn.base_turn_analyzer import EndOfTurnState
+from pipecat.audio.turn.smart_turn.base_smart_turn import BaseSmartTurn, SmartTurnParams
 from pipecat.audio.turn.smart_turn.local_smart_turn_v3 import LocalSmartTurnAnalyzerV3
 from pipecat.metrics.metrics import MetricsData
 
 from processors.audio_level import QuietMeter
+from processors.shared_models import shared
 
 WARM_UP_SECS = 1.0
 """Length of the silence the model is first run on (it pads any input to 8 s anyway)."""
@@ -31,21 +37,43 @@ ready, after ~50 ms of inference, well before the VAD's 0.2 s are up."""
 
 
 class WarmSmartTurnAnalyzer(LocalSmartTurnAnalyzerV3):
-    """:class:`LocalSmartTurnAnalyzerV3` that warms its model up when its rate is set.
+    """:class:`LocalSmartTurnAnalyzerV3` on the shared session, warmed up once per process.
 
-    The turn strategy sets the rate in its ``setup``, as the pipeline starts.
+    Args:
+        sample_rate: Rate of the audio, or None to take the pipeline's.
+        params: When a turn ends (pipecat's defaults when None).
     """
 
+    _warmed_up = False
+    """Whether an analyzer in this process has started the shared session's warm-up."""
+
+    def __init__(
+        self, *, sample_rate: int | None = None, params: SmartTurnParams | None = None
+    ) -> None:
+        # Not LocalSmartTurnAnalyzerV3.__init__, which loads a session of its own.
+        BaseSmartTurn.__init__(self, sample_rate=sample_rate, params=params)
+        self._log_data = False  # pipecat's PIPECAT_SMART_TURN_LOG_DATA, for debugging
+        self._session = shared("smart-turn-v3", lambda: LocalSmartTurnAnalyzerV3()._session)
+
     def set_sample_rate(self, sample_rate: int) -> None:
-        """Set the audio rate, then run the model once in the background.
+        """Set the audio rate; the first analyzer in the process then warms the model up.
+
+        The turn strategy sets the rate in its ``setup``, as the pipeline starts.
 
         Args:
             sample_rate: The pipeline's input rate.
         """
         super().set_sample_rate(sample_rate)
+        with _warm_up_lock:
+            if WarmSmartTurnAnalyzer._warmed_up:
+                return
+            WarmSmartTurnAnalyzer._warmed_up = True
         silence = np.zeros(round(self.sample_rate * WARM_UP_SECS), dtype=np.float32)
         warm_up = self._model_executor.submit(self._predict_endpoint, silence)
         warm_up.add_done_callback(_log_failure)
+
+
+_warm_up_lock = threading.Lock()
 
 
 class SpeculativeSmartTurnAnalyzer(WarmSmartTurnAnalyzer):

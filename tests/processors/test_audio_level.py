@@ -76,3 +76,13 @@ def test_a_pause_shorter_than_stop_secs_does_not_stop_the_vad():
     pcm = load_utterance("name_ravi")
     gap = bytes(round(RATE * 0.12) * 2)  # 120 ms between two lines, under the 200 ms stop
     assert len(stop_lateness_ms(PhoneVADAnalyzer(), pcm + gap + pcm, 0)) == 1
+
+
+def test_calls_share_the_silero_session_but_not_its_state():
+    first, second = PhoneVADAnalyzer(), PhoneVADAnalyzer()
+    assert first._model.session is second._model.session
+    first.set_sample_rate(RATE)
+    second.set_sample_rate(RATE)
+    speech = load_utterance("name_ravi")[:512]
+    first.voice_confidence(speech)
+    assert not np.array_equal(first._model._state, second._model._state)

@@ -20,13 +20,23 @@ class CountingAnalyzer(WarmSmartTurnAnalyzer):
         return super()._predict_endpoint(audio_array)
 
 
-async def test_the_model_runs_once_on_silence_when_the_rate_is_set():
-    analyzer = CountingAnalyzer()
-    assert analyzer.runs == []
-    analyzer.set_sample_rate(8000)
-    await asyncio.get_running_loop().run_in_executor(analyzer._model_executor, lambda: None)
-    assert analyzer.runs == [8000]  # one second of silence, in the model's own thread
-    await analyzer.cleanup()
+async def test_the_first_analyzer_in_a_process_runs_the_model_once_on_silence(monkeypatch):
+    monkeypatch.setattr(WarmSmartTurnAnalyzer, "_warmed_up", False)
+    first, second = CountingAnalyzer(), CountingAnalyzer()
+    assert first.runs == []
+    first.set_sample_rate(8000)
+    second.set_sample_rate(8000)
+    await settled(first)
+    await settled(second)
+    assert first.runs == [8000]  # one second of silence, in the model's own thread
+    assert second.runs == []  # the session it shares is warm already
+    await first.cleanup()
+    await second.cleanup()
+
+
+def test_every_call_s_analyzer_runs_on_the_process_s_one_session():
+    first, second = WarmSmartTurnAnalyzer(), SpeculativeSmartTurnAnalyzer()
+    assert first._session is second._session
 
 
 async def test_a_warmed_up_analyzer_judges_a_turn_as_before():
