@@ -50,6 +50,8 @@ FALLBACK_SECS = 2.5
 """A turn this slow waited out the end-of-turn model's fallback rather than its verdict."""
 TARGET_TURN_P95_MS = 1000.0
 TARGET_GREETING_P95_MS = 1000.0
+CLIENT_BUSY_PERCENT = 80.0
+"""Above this much CPU the load generator's own event loop may be late."""
 
 
 @dataclass(frozen=True)
@@ -89,7 +91,13 @@ class RunReport:
     server_cpu_percent: float
     server_rss_mb: float
     server_rss_mb_per_call: float | None
+    client_cpu_percent: float = 0.0
     errors: list[str] = field(default_factory=list)
+
+    @property
+    def client_busy(self) -> bool:
+        """Whether the load generator itself was near one core (one Python process)."""
+        return self.client_cpu_percent > CLIENT_BUSY_PERCENT
 
     @property
     def meets_targets(self) -> bool:
@@ -169,9 +177,7 @@ class Stack:
         self.auth_id = "MA" + secrets.token_hex(9).upper()
         self.auth_token = secrets.token_urlsafe(24)
         self.workers = workers
-        self.stt = FakeDeepgramListen(
-            lambda _index, _audio: "caller words", final_latency=latencies.stt_final
-        )
+        self.stt = FakeDeepgramListen(transcript_of, final_latency=latencies.stt_final)
         self.llm = FakeGroq(
             functools.partial(conversation_reply, turns=turns),
             first_token_latency=latencies.llm_first_token,
@@ -254,6 +260,20 @@ class Stack:
         return caller
 
 
+def transcript_of(_index: int, audio: bytes) -> str:
+    """What a caller said: the text of the line whose recording is nearest the audio in length.
+
+    The fake STT hears many calls at once, so the order of what it hears says nothing; the
+    length does, near enough (the turn decision reads the words: see
+    ``processors.worded_turn_stop``). The lines the bench speaks differ in length except
+    "My name is Ravi" and "Thank you, bye", whose words serve the turn decision alike.
+    """
+    from tests.fakes.audio import UTTERANCES, load_utterance
+
+    nearest = min(LINES, key=lambda name: abs(len(load_utterance(name)) - len(audio)))
+    return UTTERANCES[nearest]
+
+
 def conversation_reply(body: dict[str, Any], turns: int = 3) -> Any:
     """The fake LLM's side of every call, chosen by how far the conversation has got.
 
@@ -322,6 +342,7 @@ async def run_level(stack: Stack, calls: int, turns: int, stagger: float) -> Run
     assert stack.process is not None
     sampler = ProcessSampler(stack.process.pid)
     cpu_before, started = sampler.cpu_seconds(), time.monotonic()
+    client_before = time.process_time()  # the callers and fakes, in this process
     peak_rss = sampler.rss_mb()
     done = asyncio.Event()
 
@@ -344,6 +365,7 @@ async def run_level(stack: Stack, calls: int, turns: int, stagger: float) -> Run
     await watcher
     seconds = time.monotonic() - started
     cpu = (sampler.cpu_seconds() - cpu_before) / seconds * 100
+    client_cpu = (time.process_time() - client_before) / seconds * 100
     turn_ms = [ms for r in results for ms in r.turn_ms]
     greetings = [r.greeting_ms for r in results if r.greeting_ms is not None]
     return RunReport(
@@ -358,6 +380,7 @@ async def run_level(stack: Stack, calls: int, turns: int, stagger: float) -> Run
         server_cpu_percent=round(cpu, 1),
         server_rss_mb=round(peak_rss, 1),
         server_rss_mb_per_call=round((peak_rss - idle_rss) / calls, 1) if calls else None,
+        client_cpu_percent=round(client_cpu, 1),
         errors=[r.error for r in results if r.error][:10],
     )
 
@@ -366,8 +389,8 @@ def table(reports: Sequence[RunReport]) -> str:
     """The figures as a Markdown table."""
     lines = [
         "| calls | turn p50 / p95 / p99 ms | fallback turns | greeting p95 ms | underruns "
-        "| failed | server CPU | RSS MB (per call) |",
-        "|---|---|---|---|---|---|---|---|",
+        "| failed | server CPU | RSS MB (per call) | load generator CPU |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     for r in reports:
         t = r.turn_ms
@@ -375,7 +398,13 @@ def table(reports: Sequence[RunReport]) -> str:
             f"| {r.calls} | {t['p50']} / {t['p95']} / {t['p99']} "
             f"| {r.fallback_turns} of {r.answered_turns} | {r.greeting_ms['p95']} "
             f"| {r.underruns} | {r.failed_calls} | {r.server_cpu_percent:.0f} % "
-            f"| {r.server_rss_mb:.0f} ({r.server_rss_mb_per_call}) |"
+            f"| {r.server_rss_mb:.0f} ({r.server_rss_mb_per_call}) "
+            f"| {r.client_cpu_percent:.0f} %{' (busy)' if r.client_busy else ''} |"
+        )
+    if any(r.client_busy for r in reports):
+        lines.append(
+            f"(busy: the callers and fakes used over {CLIENT_BUSY_PERCENT:.0f} % of a core, so "
+            "they may have been late themselves; those figures understate the server)"
         )
     return "\n".join(lines)
 

@@ -33,6 +33,16 @@ def test_bench_calls_reports_a_level_and_writes_json(tmp_path: Path):
         assert report["answered_turns"] >= 2 * report["calls"]
         assert report["greeting_ms"]["p95"] is not None
         assert report["server_cpu_percent"] > 0 and report["server_rss_mb"] > 50
+        assert report["client_cpu_percent"] > 0
+
+
+def test_the_fake_stt_hears_the_line_whose_recording_matches_the_audio():
+    from bench.calls import transcript_of
+    from tests.fakes.audio import UTTERANCES, load_utterance
+
+    padded = bytes(1600) + load_utterance("book_table") + bytes(3200)  # the VAD's margins
+    assert transcript_of(7, padded) == UTTERANCES["book_table"]
+    assert transcript_of(0, load_utterance("hello")) == UTTERANCES["hello"]
 
 
 def test_bench_calls_refuses_a_bad_sweep(tmp_path: Path):
