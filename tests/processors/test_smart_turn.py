@@ -75,7 +75,7 @@ class CountingSpeculator(SpeculativeSmartTurnAnalyzer):
         return super()._predict_endpoint(audio_array)
 
 
-async def settled(analyzer: SpeculativeSmartTurnAnalyzer) -> None:
+async def settled(analyzer: WarmSmartTurnAnalyzer) -> None:
     """Wait until the model's thread has run everything submitted so far."""
     await asyncio.get_running_loop().run_in_executor(analyzer._model_executor, lambda: None)
 
