@@ -93,6 +93,7 @@ class _Activity(BaseObserver):
         self.lines: list[str] = []
         self.first_words_at: float | None = None
         self.inferences = 0  # contexts sent to the LLM, not yet answered
+        self.contexts_sent = 0  # contexts sent to the LLM, ever
         self.function_calls = 0  # started, not yet finished
         self.changed = asyncio.Event()
 
@@ -106,6 +107,7 @@ class _Activity(BaseObserver):
             if data.destination is not self._llm:
                 return
             self.inferences += 1
+            self.contexts_sent += 1
         elif data.source is not self._llm or data.direction != FrameDirection.DOWNSTREAM:
             return
         elif isinstance(frame, LLMFullResponseEndFrame):
@@ -248,11 +250,11 @@ class TextCall:
             raise RuntimeError("the call has ended")
         self._silent_secs, self._reprompted = 0.0, False
         tag = TRANSCRIPT_LANGUAGES.get(language or "", None)
-        sent = time.monotonic()
+        sent, contexts = time.monotonic(), self._activity.contexts_sent
         await self._worker.queue_frame(
             TranscriptionFrame(text, CALLER_ID, time_now_iso8601(), language=tag, finalized=True)
         )
-        return await self._reply(sent)
+        return await self._reply(sent, after_contexts=contexts)
 
     async def silence(self, seconds: float) -> BotReply:
         """The caller says nothing for ``seconds``; the bot reacts as on the phone.
@@ -303,11 +305,21 @@ class TextCall:
             self._runner_task.cancel()
             await asyncio.gather(self._runner_task, return_exceptions=True)
 
-    async def _reply(self, sent: float) -> BotReply:
-        """Wait until the pipeline is quiet, then collect what the bot did since ``sent``."""
+    async def _reply(self, sent: float, after_contexts: int | None = None) -> BotReply:
+        """Wait until the pipeline is quiet, then collect what the bot did since ``sent``.
+
+        With ``after_contexts``, the line must first have reached the LLM (more contexts sent
+        than that): the pipeline may take longer than :data:`SETTLE_SECS` to end the user's
+        turn on a busy machine, and its quiet before then is not the end of the reply.
+        """
         activity = self._activity
         try:
             async with asyncio.timeout(REPLY_TIMEOUT_SECS):
+                while after_contexts is not None and not self.ended:
+                    activity.changed.clear()
+                    if activity.contexts_sent > after_contexts:
+                        break
+                    await self._changed_or_ended()
                 while not self.ended:
                     activity.changed.clear()
                     if activity.busy:
