@@ -308,3 +308,30 @@ async def test_stt_muted_hears_nothing_until_unmuted():
     finals = recorder.of(TranscriptionFrame)
     assert len(finals) == 1
     assert "cancel" in finals[0].text.split()
+
+
+def test_band_extender_adds_a_high_band_only_where_the_line_has_hiss():
+    import numpy as np
+
+    from processors.local_stt import BandExtender
+
+    rng = np.random.default_rng(1)
+    t = np.arange(16000) / 16000
+    vowel = (8000 * np.sin(2 * np.pi * 300 * t)).astype("<i2").tobytes()
+    hiss = np.convolve(rng.standard_normal(16000), [1, -1], mode="same")  # energy up high
+    fricative = (3000 * hiss / np.abs(hiss).max()).astype("<i2").tobytes()
+
+    def energy_above_4k(pcm: bytes) -> float:
+        x = np.frombuffer(pcm, dtype="<i2").astype(float)
+        spectrum = np.abs(np.fft.rfft(x)) ** 2
+        return float(spectrum[len(spectrum) // 2 :].sum() / spectrum.sum())
+
+    extended_vowel = b"".join(
+        BandExtender().process(vowel[i : i + 640]) for i in range(0, 32000, 640)
+    )
+    extender = BandExtender()
+    extended_hiss = b"".join(extender.process(fricative[i : i + 640]) for i in range(0, 32000, 640))
+
+    assert len(extended_vowel) == len(vowel)
+    assert energy_above_4k(extended_vowel) < 0.01
+    assert energy_above_4k(extended_hiss) > energy_above_4k(fricative)
