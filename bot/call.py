@@ -174,7 +174,7 @@ class PipelineCallRunner:
         pipeline = Pipeline(
             [
                 transport.input(),
-                stt_service(business, settings),
+                stt_service(business, settings, caller),
                 user_aggregator,
                 conversation_llm(
                     business,

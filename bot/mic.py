@@ -170,7 +170,7 @@ async def talk(
         pipeline = Pipeline(
             [
                 transport.input(),
-                stt_service(business, settings),
+                stt_service(business, settings, caller),
                 user_aggregator,
                 llm,
                 tts_service(business, settings, http, language),

@@ -82,17 +82,19 @@ TTS_CLIP_TIMEOUT = aiohttp.ClientTimeout(total=10)
 """How long the one-off synthesis of the apology clip may take."""
 
 
-def stt_service(business: Business, settings: Settings) -> STTService:
+def stt_service(business: Business, settings: Settings, caller: Caller | None = None) -> STTService:
     """Deepgram streaming recognition in the business's language (``multi`` for Hinglish).
 
-    The local recogniser (English only) when the business chose ``local`` or there is no key.
-    Either takes audio at the pipeline's input rate.
+    The local recogniser (English only) when the business chose ``local`` or there is no key;
+    its language model then also knows a returning caller's name. Either takes audio at the
+    pipeline's input rate.
     """
     engine = business.engines.stt
     key = _key(settings.deepgram_api_key, "DEEPGRAM_API_KEY", engine.provider, "speech input")
     if key is None:
         return PocketsphinxSTTService(
             business_phrases=(business.name, *business.name.split()),
+            extra_names=tuple((caller.name or "").split()) if caller else (),
         )
     language: Language | str = (
         engine.language if engine.language == "multi" else Language(engine.language)
