@@ -17,6 +17,8 @@ timeout, counted apart (they make latency bimodal and hide load effects); greeti
 (stream start to first ``playAudio``); playout underruns (gaps over 40 ms in the bot's audio
 while it speaks); calls that failed; server CPU (% of one core) and resident memory, total and
 per active call. ``--sweep`` runs each N in turn and names the largest that meets the targets.
+``--peer PATH`` runs each level against the stock pipecat Plivo bot too (``pipecat_plivo_peer.py``,
+in ``.venv-peers``, created on first use), right after ours, and prints the ratios.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ import json
 import os
 import secrets
 import socket
+import subprocess
 import sys
 import tempfile
 import time
@@ -50,6 +53,12 @@ FALLBACK_SECS = 2.5
 """A turn this slow waited out the end-of-turn model's fallback rather than its verdict."""
 TARGET_TURN_P95_MS = 1000.0
 TARGET_GREETING_P95_MS = 1000.0
+PEER_BOT_REQUIREMENTS = (
+    "pipecat-ai[deepgram,groq,silero,websocket]==1.14.0",
+    "fastapi==0.165.0",
+    "uvicorn==0.55.0",
+)
+"""What the stock pipecat Plivo bot (the peer) was verified with."""
 CLIENT_BUSY_PERCENT = 80.0
 """Above this much CPU the load generator's own event loop may be late."""
 
@@ -92,6 +101,7 @@ class RunReport:
     server_rss_mb: float
     server_rss_mb_per_call: float | None
     client_cpu_percent: float = 0.0
+    server: str = "vartalaap"
     errors: list[str] = field(default_factory=list)
 
     @property
@@ -169,7 +179,13 @@ class ProcessSampler:
 class Stack:
     """The fakes in this process and the server in a child process, on loopback."""
 
-    def __init__(self, latencies: Latencies, workers: int = 1, turns: int = 3) -> None:
+    def __init__(
+        self,
+        latencies: Latencies,
+        workers: int = 1,
+        turns: int = 3,
+        peer: tuple[Path, Path] | None = None,
+    ) -> None:
         from tests.fakes.deepgram_stt import FakeDeepgramListen
         from tests.fakes.deepgram_tts import FakeDeepgramSpeak
         from tests.fakes.groq_llm import FakeGroq
@@ -178,8 +194,9 @@ class Stack:
         self.auth_token = secrets.token_urlsafe(24)
         self.workers = workers
         self.stt = FakeDeepgramListen(transcript_of, final_latency=latencies.stt_final)
+        self.peer = peer  # (its Python, its script): the stock pipecat bot in our place
         self.llm = FakeGroq(
-            functools.partial(conversation_reply, turns=turns),
+            functools.partial(peer_reply if peer else conversation_reply, turns=turns),
             first_token_latency=latencies.llm_first_token,
             tokens_per_second=latencies.llm_tokens_per_second,
         )
@@ -214,6 +231,16 @@ class Stack:
         }
         command = [sys.executable, "-m", "bot", "serve", "--host", "127.0.0.1"]
         command += ["--port", str(port), "--workers", str(self.workers)]
+        if self.peer is not None:
+            python, script = self.peer
+            command = [str(python), str(script.resolve()), "--host", "127.0.0.1"]
+            command += ["--port", str(port)]
+            env |= {
+                "PEER_DEEPGRAM_STT_URL": self.stt.base_url,
+                "PEER_DEEPGRAM_TTS_URL": self.tts.base_url,
+                "PEER_GROQ_URL": self.llm.openai_base_url,
+                "PEER_LOG_LEVEL": "WARNING",
+            }
         self.process = await asyncio.create_subprocess_exec(
             *command, env=env, cwd=self._scratch.name
         )
@@ -274,6 +301,25 @@ def transcript_of(_index: int, audio: bytes) -> str:
     return UTTERANCES[nearest]
 
 
+def peer_reply(body: dict[str, Any], turns: int = 3) -> Any:
+    """The fake LLM's side of a call to the peer: the same replies, in text.
+
+    The peer has one tool (``book_table``) and none to check a table or end the call, so the
+    reply that would check availability says the table is free, and the caller hangs up after
+    the last answer.
+    """
+    from tests.fakes.groq_script import Reply
+
+    turn = sum(1 for m in body["messages"] if m["role"] == "user")
+    if turn >= turns:
+        return Reply("Thank you for calling. Goodbye!")
+    if turn == 1:
+        return Reply("Yes, this is Himalayan Kitchen. How can I help you today?")
+    if turn == 2:
+        return Reply("A table for four is free then. May I have a name for the booking?")
+    return Reply("Thank you. Shall I book the table for four at eight?")
+
+
 def conversation_reply(body: dict[str, Any], turns: int = 3) -> Any:
     """The fake LLM's side of every call, chosen by how far the conversation has got.
 
@@ -319,6 +365,10 @@ async def one_call(
             turn = await caller.say(line)
             async with asyncio.timeout(30):
                 await caller.wait_for_reply(turn)
+        if stack.peer is not None:  # it cannot hang up: the caller does, once it has heard it
+            async with asyncio.timeout(90):
+                await caller.wait_until_bot_quiet(quiet_for=0.5)
+            await caller.hang_up(send_webhook=False)  # it has no hangup webhook either
         async with asyncio.timeout(30):
             await caller.wait_closed()
     except (TimeoutError, ConnectionError, aiohttp.ClientError) as exc:
@@ -381,6 +431,7 @@ async def run_level(stack: Stack, calls: int, turns: int, stagger: float) -> Run
         server_rss_mb=round(peak_rss, 1),
         server_rss_mb_per_call=round((peak_rss - idle_rss) / calls, 1) if calls else None,
         client_cpu_percent=round(client_cpu, 1),
+        server="peer" if stack.peer is not None else "vartalaap",
         errors=[r.error for r in results if r.error][:10],
     )
 
@@ -388,14 +439,14 @@ async def run_level(stack: Stack, calls: int, turns: int, stagger: float) -> Run
 def table(reports: Sequence[RunReport]) -> str:
     """The figures as a Markdown table."""
     lines = [
-        "| calls | turn p50 / p95 / p99 ms | fallback turns | greeting p95 ms | underruns "
+        "| server | calls | turn p50 / p95 / p99 ms | fallback turns | greeting p95 ms | underruns "
         "| failed | server CPU | RSS MB (per call) | load generator CPU |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in reports:
         t = r.turn_ms
         lines.append(
-            f"| {r.calls} | {t['p50']} / {t['p95']} / {t['p99']} "
+            f"| {r.server} | {r.calls} | {t['p50']} / {t['p95']} / {t['p99']} "
             f"| {r.fallback_turns} of {r.answered_turns} | {r.greeting_ms['p95']} "
             f"| {r.underruns} | {r.failed_calls} | {r.server_cpu_percent:.0f} % "
             f"| {r.server_rss_mb:.0f} ({r.server_rss_mb_per_call}) "
@@ -407,6 +458,30 @@ def table(reports: Sequence[RunReport]) -> str:
             "they may have been late themselves; those figures understate the server)"
         )
     return "\n".join(lines)
+
+
+def ratios(reports: Sequence[RunReport]) -> list[str]:
+    """Per level run against both, the peer's figures over ours (above 1: ours are better)."""
+
+    def over(theirs: float | None, ours: float | None) -> str:
+        return f"{theirs / ours:.1f}x" if theirs and ours else "-"
+
+    lines = []
+    for ours in (r for r in reports if r.server == "vartalaap"):
+        peer = next((r for r in reports if r.server == "peer" and r.calls == ours.calls), None)
+        if peer is None:
+            continue
+        lines.append(
+            f"peer / vartalaap at {ours.calls} calls: turn p50 "
+            f"{over(peer.turn_ms['p50'], ours.turn_ms['p50'])}, p95 "
+            f"{over(peer.turn_ms['p95'], ours.turn_ms['p95'])} (fallback turns "
+            f"{peer.fallback_turns} vs {ours.fallback_turns}), greeting p95 "
+            f"{over(peer.greeting_ms['p95'], ours.greeting_ms['p95'])}, underruns "
+            f"{peer.underruns} vs {ours.underruns}, CPU "
+            f"{over(peer.server_cpu_percent, ours.server_cpu_percent)}, memory per call "
+            f"{over(peer.server_rss_mb_per_call, ours.server_rss_mb_per_call)}"
+        )
+    return lines
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -424,6 +499,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--workers", type=int, default=1, help="server processes (default 1)")
     parser.add_argument("--json", type=Path, metavar="FILE", help="also write the figures here")
+    parser.add_argument(
+        "--peer",
+        type=Path,
+        metavar="PATH",
+        help="also run every level against this peer (pipecat_plivo_peer.py), for ratios",
+    )
+    parser.add_argument(
+        "--peer-python",
+        type=Path,
+        help="Python to run the peer (default: .venv-peers, created with pipecat 1.14)",
+    )
     parser.add_argument("--stt-latency", type=float, default=Latencies.stt_final)
     parser.add_argument("--llm-latency", type=float, default=Latencies.llm_first_token)
     parser.add_argument("--tts-latency", type=float, default=Latencies.tts_first_byte)
@@ -448,14 +534,39 @@ async def bench(args: argparse.Namespace) -> list[RunReport]:
     """Run every level against one server, printing each as it finishes."""
     latencies = Latencies(args.stt_latency, args.llm_latency, 40.0, args.tts_latency)
     reports = []
-    async with Stack(latencies, workers=args.workers, turns=args.turns) as stack:
-        for calls in levels(args):
-            report = await run_level(stack, calls, args.turns, args.stagger)
+    servers: list[tuple[Path, Path] | None] = [None]
+    if args.peer is not None:
+        servers.append((args.peer_python or ensure_peer_python(), args.peer))
+    for calls in levels(args):  # each level against each server in turn, for fair ratios
+        for peer in servers:
+            stack = Stack(latencies, workers=args.workers, turns=args.turns, peer=peer)
+            async with stack:
+                report = await run_level(stack, calls, args.turns, args.stagger)
             reports.append(report)
             print(table([report]).splitlines()[-1], flush=True)
             for error in report.errors:
                 print(f"    {error}", flush=True)
     return reports
+
+
+def ensure_peer_python() -> Path:
+    """The Python of ``.venv-peers`` with the stock pipecat bot's requirements installed."""
+    from bench.api import PEER_VENV
+
+    python = PEER_VENV / "bin" / "python"
+    probe = [str(python), "-c", "import pipecat, fastapi, uvicorn"]
+    if python.exists() and subprocess.run(probe, capture_output=True).returncode == 0:
+        return python
+    if not python.exists():
+        print(f"creating {PEER_VENV} for the peer", flush=True)
+        subprocess.run([sys.executable, "-m", "venv", str(PEER_VENV)], check=True)
+    print(f"installing the peer's requirements: {' '.join(PEER_BOT_REQUIREMENTS)}", flush=True)
+    subprocess.run(
+        [str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
+        + list(PEER_BOT_REQUIREMENTS),
+        check=True,
+    )
+    return python
 
 
 def run(args: argparse.Namespace) -> int:
@@ -474,7 +585,9 @@ def run(args: argparse.Namespace) -> int:
     print(table([]).splitlines()[0])
     print(table([]).splitlines()[1], flush=True)
     reports = asyncio.run(bench(args))
-    holding = [r.calls for r in reports if r.meets_targets]
+    holding = [r.calls for r in reports if r.meets_targets and r.server == "vartalaap"]
+    for line in ratios(reports):
+        print(line)
     print(
         f"Largest load meeting the targets (turn and greeting p95 <= 1 s, no underrun, no "
         f"failure): {max(holding) if holding else 'none'} calls"

@@ -23,8 +23,9 @@ def test_bench_calls_reports_a_level_and_writes_json(tmp_path: Path):
     )
     assert result.returncode == 0, result.stdout + result.stderr
     rows = [line for line in result.stdout.splitlines() if line.startswith("| ")]
-    assert rows[0].startswith("| calls | turn p50 / p95 / p99 ms")
-    assert [row.split("|")[1].strip() for row in rows[1:]] == ["1", "2"]
+    assert rows[0].startswith("| server | calls | turn p50 / p95 / p99 ms")
+    assert [row.split("|")[2].strip() for row in rows[1:]] == ["1", "2"]
+    assert all(row.split("|")[1].strip() == "vartalaap" for row in rows[1:])
     assert "Largest load meeting the targets" in result.stdout
     reports = json.loads(figures.read_text())
     assert [r["calls"] for r in reports] == [1, 2]
@@ -49,3 +50,29 @@ def test_bench_calls_refuses_a_bad_sweep(tmp_path: Path):
     result = run_bot("bench", "calls", "--sweep", "1,ten", cwd=tmp_path)
     assert result.returncode == 2
     assert "--sweep: not a positive number of calls: 'ten'" in result.stderr
+
+
+def test_peer_ratios_compare_each_level_run_against_both():
+    from bench.calls import RunReport, ratios
+
+    def report(server: str, p50: float, underruns: int) -> RunReport:
+        figures: dict[str, float | None] = {"p50": p50, "p95": p50 * 1.5, "p99": p50 * 1.5}
+        return RunReport(
+            calls=10,
+            seconds=30.0,
+            turn_ms=figures,
+            fallback_turns=0,
+            answered_turns=30,
+            greeting_ms=figures,
+            underruns=underruns,
+            failed_calls=0,
+            server_cpu_percent=50.0,
+            server_rss_mb=400.0,
+            server_rss_mb_per_call=20.0,
+            server=server,
+        )
+
+    (line,) = ratios([report("vartalaap", 1000.0, 0), report("peer", 2200.0, 433)])
+    assert line.startswith("peer / vartalaap at 10 calls: turn p50 2.2x, p95 2.2x")
+    assert "underruns 433 vs 0" in line
+    assert ratios([report("vartalaap", 1000.0, 0)]) == []
