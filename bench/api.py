@@ -45,7 +45,7 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -340,20 +340,27 @@ class Server:
             return 0, repr(error)
 
 
-def ensure_peer_python() -> Path:
-    """The Python of ``.venv-peers``, created with the peer's pinned requirements if missing."""
+def ensure_peer_python(
+    requirements: Sequence[str] = PEER_REQUIREMENTS, stamp_name: str = ".bench-requirements"
+) -> Path:
+    """The Python of ``.venv-peers``, created with a peer's pinned requirements if missing.
+
+    Args:
+        requirements: What the peer needs (the FastAPI peer's by default).
+        stamp_name: The file in the venv that records them once installed, one per peer.
+    """
     python = PEER_VENV / "bin" / "python"
-    stamp = PEER_VENV / ".bench-requirements"
-    wanted = "\n".join(PEER_REQUIREMENTS) + "\n"
+    stamp = PEER_VENV / stamp_name
+    wanted = "\n".join(requirements) + "\n"
     if python.exists() and stamp.exists() and stamp.read_text() == wanted:
         return python
     if not python.exists():
         print(f"creating {PEER_VENV} for the peer", flush=True)
         subprocess.run([sys.executable, "-m", "venv", str(PEER_VENV)], check=True)
-    print(f"installing the peer's requirements: {' '.join(PEER_REQUIREMENTS)}", flush=True)
+    print(f"installing the peer's requirements: {' '.join(requirements)}", flush=True)
     subprocess.run(
         [str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
-        + list(PEER_REQUIREMENTS),
+        + list(requirements),
         check=True,
     )
     stamp.write_text(wanted)

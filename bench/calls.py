@@ -31,7 +31,6 @@ import json
 import os
 import secrets
 import socket
-import subprocess
 import sys
 import tempfile
 import time
@@ -42,6 +41,7 @@ from typing import Any
 
 import aiohttp
 
+from bench.api import ensure_peer_python
 from bench.loadgen import percentile
 from bot.simulated_caller import SimulatedCaller, SimulatedPlivoApi
 
@@ -536,7 +536,8 @@ async def bench(args: argparse.Namespace) -> list[RunReport]:
     reports = []
     servers: list[tuple[Path, Path] | None] = [None]
     if args.peer is not None:
-        servers.append((args.peer_python or ensure_peer_python(), args.peer))
+        python = args.peer_python or ensure_peer_python(PEER_BOT_REQUIREMENTS, ".bench-bot")
+        servers.append((python, args.peer))
     for calls in levels(args):  # each level against each server in turn, for fair ratios
         for peer in servers:
             stack = Stack(latencies, workers=args.workers, turns=args.turns, peer=peer)
@@ -547,26 +548,6 @@ async def bench(args: argparse.Namespace) -> list[RunReport]:
             for error in report.errors:
                 print(f"    {error}", flush=True)
     return reports
-
-
-def ensure_peer_python() -> Path:
-    """The Python of ``.venv-peers`` with the stock pipecat bot's requirements installed."""
-    from bench.api import PEER_VENV
-
-    python = PEER_VENV / "bin" / "python"
-    probe = [str(python), "-c", "import pipecat, fastapi, uvicorn"]
-    if python.exists() and subprocess.run(probe, capture_output=True).returncode == 0:
-        return python
-    if not python.exists():
-        print(f"creating {PEER_VENV} for the peer", flush=True)
-        subprocess.run([sys.executable, "-m", "venv", str(PEER_VENV)], check=True)
-    print(f"installing the peer's requirements: {' '.join(PEER_BOT_REQUIREMENTS)}", flush=True)
-    subprocess.run(
-        [str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
-        + list(PEER_BOT_REQUIREMENTS),
-        check=True,
-    )
-    return python
 
 
 def run(args: argparse.Namespace) -> int:
