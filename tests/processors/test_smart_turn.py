@@ -65,14 +65,8 @@ def test_turns_end_by_smart_turn_with_a_short_fallback_and_start_as_pipecat_s_do
     assert analyzer.params.stop_secs == SMART_TURN_STOP_SECS < 1.0
 
 
-class CountingSpeculator(SpeculativeSmartTurnAnalyzer):
-    def __init__(self, **kwargs):
-        super().__init__(**kwargs)
-        self.runs: list[int] = []
-
-    def _predict_endpoint(self, audio_array):
-        self.runs.append(len(audio_array))
-        return super()._predict_endpoint(audio_array)
+class CountingSpeculator(CountingAnalyzer, SpeculativeSmartTurnAnalyzer):
+    pass
 
 
 async def settled(analyzer: WarmSmartTurnAnalyzer) -> None:
