@@ -266,7 +266,21 @@ def _numbers(words: list[str]) -> list[str]:
     return out
 
 
+_PARTY_FOLLOWERS = frozenset(
+    "people persons person guests adults pax log tomorrow today tonight on at this next in "
+    "please monday tuesday wednesday thursday friday saturday sunday".split()
+) | {""}
+"""Words that follow a party size, where "for to" can only be a misheard "for two"."""
+
+
 def _number_word(word: str, before: str, after: str) -> int | None:
+    # Speech recognisers hear "for two" as "for to" (or "too") and "for four" as "for for":
+    # after "for" and before what follows a party size, they can mean nothing else.
+    if before == "for" and after in _PARTY_FOLLOWERS:
+        if word in {"to", "too"}:
+            return 2
+        if word == "for":
+            return 4
     if word == "one" and before in {"the", "that", "this", "which", "no", "any", "other", "every"}:
         return None
     if word == "one" and before in EN_ORDINALS:

@@ -16,6 +16,11 @@ SLOTS: list[tuple[str, str | None, dict[str, Any]]] = [
     ("four people", None, {"party_size": 4}),
     ("a table for 2", None, {"party_size": 2}),
     ("table for twenty five", None, {"party_size": 25}),
+    # "for two" and "for four" as a speech recogniser may hear them
+    ("a table for to tomorrow at 1 pm", None, {"party_size": 2}),
+    ("table for too people", None, {"party_size": 2}),
+    ("a table for for on saturday", None, {"party_size": 4}),
+    ("I'd like to go for to see it", None, {"party_size": None}),
     ("char log", None, {"party_size": 4}),
     ("hum paanch", None, {"party_size": 5}),
     ("hum paanch log hain", None, {"party_size": 5}),
