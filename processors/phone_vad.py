@@ -7,6 +7,10 @@ that. :class:`PhoneVADAnalyzer` takes a window that is quiet next to the caller'
 as no speech, whatever the model says; anything louder is left to the model, so noise and soft
 speech are judged as before.
 
+A turn starts after :data:`PHONE_VAD_PARAMS`' 0.1 s of speech, not pipecat's 0.2 s: Silero is
+confident for only 0.1-0.15 s of a short answer ("yes", "four", "correct"), so with 0.2 s the
+VAD never heard it and the caller was asked whether they were still there.
+
 It also runs on the process's one Silero session (:mod:`processors.shared_models`), with the
 model's recurrent state its own, instead of loading the model for every call.
 """
@@ -21,19 +25,22 @@ from pipecat.audio.vad.vad_analyzer import VADAnalyzer, VADParams, VADState
 from processors.audio_level import QuietMeter
 from processors.shared_models import shared
 
+PHONE_VAD_PARAMS = VADParams(start_secs=0.1)
+"""pipecat's defaults (confidence 0.7, stop after 0.2 s, minimum volume 0.6) but for the start."""
+
 
 class PhoneVADAnalyzer(SileroVADAnalyzer):
     """:class:`SileroVADAnalyzer` whose confidence is 0 on windows the level calls quiet.
 
     Args:
         sample_rate: Rate of the audio, or None to take the pipeline's.
-        params: The VAD's thresholds and timings (pipecat's defaults when None).
+        params: The VAD's thresholds and timings (:data:`PHONE_VAD_PARAMS` when None).
     """
 
     def __init__(self, *, sample_rate: int | None = None, params: VADParams | None = None) -> None:
         self._meter = QuietMeter(sample_rate or 16_000)
         # Not SileroVADAnalyzer.__init__, which loads a model of its own; the rest of it is here.
-        VADAnalyzer.__init__(self, sample_rate=sample_rate, params=params)
+        VADAnalyzer.__init__(self, sample_rate=sample_rate, params=params or PHONE_VAD_PARAMS)
         self._model = silero_model()
         self._windows_since_reset = 0
         self._low_confidence_windows = 0

@@ -1,6 +1,12 @@
-import numpy as np
+import asyncio
 
+import numpy as np
+import pytest
+from pipecat.audio.vad.vad_analyzer import VADState
+
+from bot.simulated_caller.audio import ulaw_decode, ulaw_encode
 from processors.audio_level import QUIET_FLOOR_RMS, QuietMeter, rms
+from processors.local_tts import CALLER_VOICES, synthesise
 from processors.phone_vad import PhoneVADAnalyzer
 from tests.fakes.audio import load_utterance
 
@@ -86,3 +92,15 @@ def test_calls_share_the_silero_session_but_not_its_state():
     speech = load_utterance("name_ravi")[:512]
     first.voice_confidence(speech)
     assert not np.array_equal(first._model._state, second._model._state)
+
+
+@pytest.mark.parametrize("word", ["yes", "four", "correct"])
+def test_a_one_word_answer_over_the_phone_starts_a_turn(word):
+    # Silero is confident for 0.1-0.15 s of these; with pipecat's start_secs of 0.2 the VAD
+    # never heard them and the caller was asked whether they were still there.
+    pcm = asyncio.run(synthesise(word, "en", CALLER_VOICES["en"], RATE))
+    line = ulaw_decode(ulaw_encode(bytes(RATE) + pcm + bytes(RATE)))
+    vad = PhoneVADAnalyzer()
+    vad.set_sample_rate(RATE)
+    states = {vad._run_analyzer(line[i : i + 320]) for i in range(0, len(line), 320)}
+    assert VADState.SPEAKING in states
