@@ -32,7 +32,7 @@ from typing import Any, TextIO
 from bot.config import load_businesses
 from bot.scenario_spec import load_scenarios
 from bot.simulated_caller.audio import ulaw_decode, ulaw_encode
-from processors.language_model import recogniser_model, word_errors, words_of
+from processors.language_model import read_digits, recogniser_model, word_errors, words_of
 from processors.local_stt import (
     DECODER_SAMPLE_RATE,
     DecoderInput,
@@ -139,7 +139,7 @@ def _phrases(scenario: Any) -> tuple[str, ...]:
 
 async def phone_line(text: str) -> bytes:
     """``text`` in the caller's voice as it comes off the phone line: 8 kHz PCM16."""
-    pcm = await synthesise(text, "en", CALLER_VOICES["en"], LINE_RATE)
+    pcm = await synthesise(read_digits(text), "en", CALLER_VOICES["en"], LINE_RATE)
     lead = bytes(round(LEADING_SILENCE_SECS * LINE_RATE) * 2)
     tail = bytes(round(TRAILING_SILENCE_SECS * LINE_RATE) * 2)
     return ulaw_decode(ulaw_encode(lead + pcm + tail))

@@ -286,10 +286,11 @@ async def demo(
 
 
 async def _caller_speech(lines: list[str], language: str) -> list[bytes]:
+    from processors.language_model import read_digits
     from processors.local_tts import CALLER_VOICES, synthesise
 
     voice = CALLER_VOICES[language]
-    return [await synthesise(line, language, voice, WAV_RATE) for line in lines]
+    return [await synthesise(read_digits(line), language, voice, WAV_RATE) for line in lines]
 
 
 async def _converse(

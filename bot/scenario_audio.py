@@ -60,7 +60,7 @@ async def run_audio(scenario: Scenario, settings: Settings, database_url: str) -
     """Audio mode: play the scenario as a phone call on this machine (see the module)."""
     from bot.local_phone import LocalPhone, conversation_observer
     from bot.scenario_checks import ScenarioRun, ToolCall
-    from processors.language_model import word_errors, words_of
+    from processors.language_model import read_digits, word_errors, words_of
     from processors.local_tts import CALLER_VOICES, synthesise
 
     spec, business = scenario.spec, scenario.business
@@ -70,7 +70,7 @@ async def run_audio(scenario: Scenario, settings: Settings, database_url: str) -
         conversation.tools.append(ToolCall.from_event(name, data, conversation.turn))
 
     speech = {
-        index: await synthesise(turn.say, "en", CALLER_VOICES["en"], 8000)
+        index: await synthesise(read_digits(turn.say), "en", CALLER_VOICES["en"], 8000)
         for index, turn in enumerate(spec.turns)
         if turn.say is not None
     }

@@ -21,6 +21,7 @@ import time
 from collections.abc import AsyncGenerator, Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, TypeVar
 
 import numpy as np
@@ -44,6 +45,7 @@ from pipecat.services.stt_service import STTService
 from pipecat.transcriptions.language import Language
 from pipecat.utils.time import time_now_iso8601
 
+from frames.listening import ListeningForFrame
 from processors.language_model import recogniser_model
 
 DECODER_SAMPLE_RATE = 16000
@@ -221,6 +223,13 @@ def recognise(decoder: Any, pcm: bytes, pre_roll: bytes = b"", chunk_bytes: int 
 
 
 @dataclass(frozen=True)
+class _Listen:
+    """Load the language model of the topic the bot asked about, for the next utterance."""
+
+    topic: str | None
+
+
+@dataclass(frozen=True)
 class _Begin:
     """Start an utterance with the audio from just before the VAD noticed speech."""
 
@@ -297,8 +306,11 @@ class PocketsphinxSTTService(STTService):
 
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="pocketsphinx")
         self._decoder: Any = None
+        self._general_lm_path = ""
         self._input: DecoderInput | None = None
-        self._commands: asyncio.Queue[bytes | _Begin | _Finish | _Stop] = asyncio.Queue()
+        self._commands: asyncio.Queue[bytes | _Listen | _Begin | _Finish | _Stop] = asyncio.Queue()
+        self._topic: str | None = None  # worker thread: the model the next utterance uses
+        self._topics: set[str] = set()  # worker thread: the topics' models the decoder has
         self._decode_task: asyncio.Task[None] | None = None
         self._recent_audio = bytearray()  # the last two seconds, while not in an utterance
         self._in_utterance = False
@@ -361,7 +373,15 @@ class PocketsphinxSTTService(STTService):
         yield None
 
     async def process_frame(self, frame: Frame, direction: FrameDirection) -> None:
-        """Start an utterance when the VAD hears speech; finish it when the VAD stops."""
+        """Start an utterance when the VAD hears speech; finish it when the VAD stops.
+
+        A :class:`~frames.listening.ListeningForFrame` from the dialogue switches the language
+        model for the next utterance to its topic's (see
+        :data:`processors.language_model.TOPICS`), loaded while the bot still speaks.
+        """
+        if isinstance(frame, ListeningForFrame):  # the hint ends here
+            self._commands.put_nowait(_Listen(frame.topic))
+            return
         await super().process_frame(frame, direction)
 
         if isinstance(frame, VADUserStartedSpeakingFrame):
@@ -387,6 +407,8 @@ class PocketsphinxSTTService(STTService):
             try:
                 if isinstance(command, bytes):
                     await self._feed(command)
+                elif isinstance(command, _Listen):
+                    await self._in_worker(self._listen, command.topic)
                 elif isinstance(command, _Begin):
                     await self._in_worker(self._begin, command.pre_roll)
                     self._last_interim_at = time.monotonic()
@@ -431,9 +453,20 @@ class PocketsphinxSTTService(STTService):
     # The methods below run in the worker thread only.
 
     def _load_decoder(self) -> Any:
+        self._general_lm_path = recogniser_model(self._business_phrases, self._extra_names).lm_path
         return load_decoder(self._business_phrases, self._extra_names, self._decoder_options)
 
+    def _listen(self, topic: str | None) -> None:
+        model = recogniser_model(self._business_phrases, self._extra_names, topic)
+        name = "_default" if model.lm_path == self._general_lm_path else Path(model.lm_path).stem
+        if name not in self._topics and name != "_default":
+            self._decoder.add_lm_file(name, model.lm_path)
+            self._topics.add(name)
+        self._topic = name
+
     def _begin(self, pre_roll: bytes) -> None:
+        if self._topic is not None and self._decoder.current_search() != self._topic:
+            self._decoder.activate_search(self._topic)
         self._decoder.start_utt()
         if pre_roll:
             self._decoder.process_raw(pre_roll)

@@ -37,6 +37,9 @@ _EXPECTING: dict[Stage, Expecting] = {
     Stage.ALTERNATIVES: "choice",
     Stage.CHOOSE_BOOKING: "choice",
 }
+_YES_NO_STAGES = frozenset(
+    {Stage.OFFER_BOOK, Stage.CONFIRM, Stage.CANCEL_CONFIRM, Stage.TRANSFER_OFFER, Stage.RETRY}
+)
 _GIVE_UP_WAITING = 2
 """Utterances heard while a tool runs before its result is given up for lost."""
 _MISSES_BEFORE_TRANSFER = 3
@@ -68,6 +71,13 @@ class DialogueManager(BookingFlow, LookupFlow):
         if missing == ["time"] or not missing:
             return "time"  # or, with every slot known, "would another time suit you?"
         return None
+
+    @property
+    def listening_for(self) -> str | None:
+        """The topic of the answer the bot waits for: :attr:`expecting`, or ``"yes_no"``."""
+        if self.stage in _YES_NO_STAGES:
+            return "yes_no"
+        return self.expecting
 
     def hear(self, text: str) -> list[Action]:
         """What to do about something the caller said."""

@@ -7,6 +7,8 @@ new in the context (the caller's words, and results of the tools it called), ask
 made through ``LLMService.run_function_calls``, the path every pipecat LLM uses: the handlers
 the context advertises run, and ``FunctionCallInProgressFrame``/``FunctionCallResultFrame``
 reach the context aggregator (which re-runs this service with the result) and any observer.
+After each reply it tells the speech recogniser upstream what it asked for
+(:class:`~frames.listening.ListeningForFrame`).
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from pipecat.processors.frame_processor import FrameDirection
 from pipecat.services.llm_service import FunctionCallFromLLM, LLMService
 from pipecat.services.settings import LLMSettings
 
+from frames.listening import ListeningForFrame
 from processors.dialogue.facts import DialogueFacts
 from processors.dialogue.manager import Action, CallTool, Clock, DialogueManager, Say
 
@@ -158,6 +161,10 @@ class DialogueLLMService(LLMService):
         finally:
             await self.stop_processing_metrics()
             await self.push_frame(LLMFullResponseEndFrame())
+        conversation = self._speculative[0] if speculative and self._speculative else None
+        if conversation is not None or not speculative:
+            topic = (conversation or self._conversation).manager.listening_for
+            await self.push_frame(ListeningForFrame(topic), FrameDirection.UPSTREAM)
 
     def _step(
         self, messages: Sequence[Any], *, speculative: bool

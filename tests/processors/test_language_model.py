@@ -2,11 +2,13 @@ import math
 from pathlib import Path
 
 import pocketsphinx
+import pytest
 
 from processors.language_model import (
     arpa_model,
     corpus,
     number_words,
+    read_digits,
     recogniser_model,
     spell_numbers,
     weighted_corpus,
@@ -26,6 +28,12 @@ def test_words_of_spells_numerals_as_espeak_reads_them():
     assert number_words(115) == "one hundred fifteen"
     assert number_words(43210) == "forty three thousand two hundred ten"
     assert word_errors("a table for 2 at 8 pm", "a table for two at eight pm") == 0
+
+
+def test_phone_numbers_are_read_digit_by_digit():
+    spaced = "it's 9 8 7 6 5 4 3 2 1 0, for 2 at 1230"
+    assert read_digits("it's 98765 43210, for 2 at 1230") == spaced
+    assert words_of("98450 12345") == "nine eight four five zero one two three four five".split()
 
 
 def test_corpus_covers_spelled_codes_party_sizes_and_short_answers():
@@ -80,3 +88,26 @@ def test_model_has_pronunciations_for_its_words():
     lines = Path(model.dict_path).read_text(encoding="utf-8").splitlines()
     assert {"h", "x", "k", "timings", "farhan", "joseph"} <= model.words
     assert any(line.startswith("x ") for line in lines)
+
+
+@pytest.mark.parametrize(
+    ("topic", "answer", "other"),
+    [
+        ("party", "we are six", "anil"),
+        ("date", "on thursday", "anil"),
+        ("name", "anil", "we are six"),
+        ("yes_no", "that's right", "we are six"),
+        ("code", "k four m", "thursday"),
+    ],
+)
+def test_a_topic_model_expects_its_answers_more_and_others_less(topic, answer, other):
+    config, logmath = pocketsphinx.Config(), pocketsphinx.LogMath()
+
+    def score(model_topic: str | None, text: str) -> int:
+        model = recogniser_model(("dosa",), (), model_topic)
+        return pocketsphinx.NGramModel(config, logmath, model.lm_path).prob(text.split())
+
+    assert score(topic, answer) > score(None, answer)
+    assert score(topic, other) < score(None, other)
+    assert recogniser_model(("dosa",), (), topic).dict_path == recogniser_model(("dosa",)).dict_path
+    assert recogniser_model(("dosa",), (), "time") == recogniser_model(("dosa",), (), "date")

@@ -20,6 +20,7 @@ from pipecat.pipeline.worker import PipelineParams
 from pipecat.processors.frame_processor import FrameDirection, FrameProcessor
 from pipecat.tests.utils import SleepFrame, run_test
 
+from frames.listening import ListeningForFrame
 from processors import language_model
 from processors.language_model import (
     approximate_pronunciation,
@@ -335,3 +336,20 @@ def test_band_extender_adds_a_high_band_only_where_the_line_has_hiss():
     assert len(extended_vowel) == len(vowel)
     assert energy_above_4k(extended_vowel) < 0.01
     assert energy_above_4k(extended_hiss) > energy_above_4k(fricative)
+
+
+@pytest.mark.parametrize(("topics", "search"), [(["party"], "party"), (["code", None], "_default")])
+async def test_stt_decodes_with_the_model_of_what_the_bot_asked(topics, search):
+    frames = utterance(await caller_says("four people", 8000, telephone=True), 8000)
+    recorder = Recorder()
+    stt = PocketsphinxSTTService(business_phrases=BUSINESS)
+
+    await run_test(
+        Pipeline([stt, recorder]),
+        frames_to_send=[*(ListeningForFrame(topic) for topic in topics), *frames],
+        pipeline_params=PipelineParams(audio_in_sample_rate=8000),
+    )
+
+    assert stt._decoder.current_search().endswith(search)
+    assert [f.text for f in recorder.of(TranscriptionFrame)] == ["four people"]
+    assert recorder.of(ListeningForFrame) == []  # the hint stops at the recogniser

@@ -19,6 +19,7 @@ from pipecat.processors.aggregators.llm_response_universal import LLMAssistantAg
 from pipecat.processors.frame_processor import FrameDirection, FrameProcessor
 from pipecat.workers.runner import WorkerRunner
 
+from frames.listening import ListeningForFrame
 from processors.dialogue import DialogueLLMService
 
 
@@ -49,15 +50,20 @@ class Capture(FrameProcessor):
 
 
 class FunctionCallFrames(BaseObserver):
-    """Sees the function-call frames the service pushes, as the call recorder would."""
+    """Sees the function-call frames the service pushes, as the call recorder would, and the
+    topics it sends up to the recogniser."""
 
     def __init__(self, source: FrameProcessor) -> None:
         super().__init__()
         self._source = source
         self.frames: list[FunctionCallInProgressFrame | FunctionCallResultFrame] = []
+        self.topics: list[str | None] = []  # what it told the recogniser it asked for
 
     async def on_push_frame(self, data: FramePushed) -> None:
         frame = data.frame
+        if data.source is self._source and isinstance(frame, ListeningForFrame):
+            assert data.direction == FrameDirection.UPSTREAM
+            self.topics.append(frame.topic)
         if data.source is self._source and data.direction == FrameDirection.DOWNSTREAM:
             if isinstance(frame, FunctionCallInProgressFrame | FunctionCallResultFrame):
                 self.frames.append(frame)

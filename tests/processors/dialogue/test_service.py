@@ -127,6 +127,8 @@ async def test_service_calls_tools_through_pipecat_and_speaks_their_results() ->
     tool_results = [m for m in messages if m.get("role") == "tool"]
     assert json.loads(str(tool_results[0]["content"]))["available"] is True
     assert llm.manager.ended
+    # After each reply the recogniser upstream hears what was asked for.
+    assert observer.topics == [None, "name", "yes_no", "yes_no", None, None]
 
 
 async def test_service_apologises_instead_of_failing(monkeypatch: pytest.MonkeyPatch) -> None:
