@@ -19,7 +19,7 @@ from collections.abc import Callable
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Self
 
-from bot.config import Business, BusinessRegistry, Settings
+from bot.config import Business, BusinessDirectory, BusinessRegistry, Settings
 from bot.simulated_caller import SimulatedCaller, SimulatedPlivoApi
 
 if TYPE_CHECKING:
@@ -48,6 +48,7 @@ class LocalPhone:
         clock: A fixed clock for the calls' prompts, tools and booking rules (scenarios set
             one so that "tomorrow" is always the same day); the real one by default.
         host: The loopback address to serve on.
+        directory: The businesses to serve; by default those of the settings' ``bots.yaml``.
     """
 
     def __init__(
@@ -58,8 +59,10 @@ class LocalPhone:
         tool_listeners: list[Callable[[str, str, dict[str, Any]], None]] | None = None,
         clock: Callable[[], dt.datetime] | None = None,
         host: str = "127.0.0.1",
+        directory: BusinessDirectory | None = None,
     ) -> None:
         self._given = settings
+        self._directory = directory
         self._observers = list(observers or [])
         self._tool_listeners = list(tool_listeners or [])
         self._clock = clock
@@ -113,7 +116,7 @@ class LocalPhone:
                     "port": port,
                 }
             )
-            app = create_app(settings, BusinessRegistry(settings.bots_path))
+            app = create_app(settings, BusinessRegistry(settings.bots_path, self._directory))
             resources = app[CALL_RESOURCES]
             resources.observers.extend(self._observers)
             resources.tool_listeners.extend(self._tool_listeners)

@@ -5,8 +5,8 @@ and said by a simulated Plivo caller through the real server (:class:`bot.local_
 signed webhook, stream token, websocket, 8 kHz μ-law), where the embedded pocketsphinx
 recogniser hears it and the local dialogue engine answers. The run records what the recogniser
 heard of each line, the bot's words, its tool calls and the caller-measured latency, and the
-word error rate of the recogniser over the scenario. The clock is the scenario's, as in text
-mode. English only: pocketsphinx ships no Hindi model.
+word error rate of the recogniser over the scenario. The clock is the scenario's, and so is the
+language the call starts in, as in text mode. English only: pocketsphinx ships no Hindi model.
 """
 
 from __future__ import annotations
@@ -58,6 +58,7 @@ class _Conversation:
 
 async def run_audio(scenario: Scenario, settings: Settings, database_url: str) -> ScenarioRun:
     """Audio mode: play the scenario as a phone call on this machine (see the module)."""
+    from bot.config import BusinessDirectory
     from bot.local_phone import LocalPhone, conversation_observer
     from bot.scenario_checks import ScenarioRun, ToolCall
     from processors.language_model import read_digits, word_errors, words_of
@@ -74,8 +75,14 @@ async def run_audio(scenario: Scenario, settings: Settings, database_url: str) -
         for index, turn in enumerate(spec.turns)
         if turn.say is not None
     }
+    if spec.language is not None and spec.language != business.default_language:
+        # As text mode's call starts in the scenario's language, so does this one: the business
+        # is served with that language first (a number answered in it).
+        others = tuple(lang for lang in business.languages if lang != spec.language)
+        business = business.model_copy(update={"languages": (spec.language, *others)})
     phone = LocalPhone(
         settings.model_copy(update={"database_url": database_url}),
+        directory=BusinessDirectory([business], source=settings.bots_path),
         observers=[
             lambda _call_uuid: conversation_observer(heard=conversation.hear, said=conversation.say)
         ],

@@ -96,6 +96,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="pass when each mode's pass rate reaches this (default: 100)",
     )
     parser.add_argument(
+        "--jobs",
+        type=int,
+        default=1,
+        metavar="N",
+        help="run N scenarios at once (audio mode waits on the bot's speech: try 4)",
+    )
+    parser.add_argument(
         "-v",
         "--verbose",
         action="store_true",
@@ -116,10 +123,13 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     if not 0 <= args.min_pass_rate <= 100:
         print("error: --min-pass-rate must be between 0 and 100", file=sys.stderr)
         return USAGE_ERROR
+    if args.jobs < 1:
+        print("error: --jobs must be at least 1", file=sys.stderr)
+        return USAGE_ERROR
     if settings.log_level == "INFO":
         configure_logging("WARNING")  # the results, not the pipeline's chatter
     report = Report(sys.stdout, verbose=args.verbose, as_json=args.json)
-    results = asyncio.run(run_scenarios(chosen, modes, settings, report.result))
+    results = asyncio.run(run_scenarios(chosen, modes, settings, report.result, args.jobs))
     return report.finish(results, modes, args.min_pass_rate)
 
 
@@ -185,15 +195,34 @@ async def run_scenarios(
     modes: Sequence[str],
     settings: Settings,
     on_result: Callable[[ScenarioResult], None] = lambda _result: None,
+    jobs: int = 1,
 ) -> list[ScenarioResult]:
-    """Run each scenario in each of ``modes`` it is written for, one at a time."""
+    """Run each scenario in each of ``modes`` it is written for, ``jobs`` at a time.
+
+    Each run has its own database (and, in audio mode, its own server), so runs do not meet.
+    Results come, and ``on_result`` hears of them, in the order of ``modes`` and ``scenarios``.
+    """
+    slots = asyncio.Semaphore(max(1, jobs))
+
+    async def run_one(scenario: Scenario, mode: str) -> ScenarioResult:
+        async with slots:
+            return await run_scenario(scenario, mode, settings)
+
+    runs = [
+        asyncio.ensure_future(run_one(scenario, mode))
+        for mode in modes
+        for scenario in scenarios
+        if mode in scenario.spec.run_modes
+    ]
     results = []
-    for mode in modes:
-        for scenario in scenarios:
-            if mode in scenario.spec.run_modes:
-                result = await run_scenario(scenario, mode, settings)
-                on_result(result)
-                results.append(result)
+    try:
+        for run in runs:
+            result = await run
+            on_result(result)
+            results.append(result)
+    finally:
+        for run in runs:
+            run.cancel()
     return results
 
 

@@ -61,6 +61,12 @@ class _Engine:
             ctypes.c_void_p,  # user data (unused: the output lives on the engine)
         ]
         lib.espeak_Synth.restype = ctypes.c_int
+        lib.espeak_TextToPhonemes.argtypes = [
+            ctypes.POINTER(ctypes.c_void_p),  # text pointer, advanced past what was read
+            ctypes.c_int,  # text mode: UTF-8
+            ctypes.c_int,  # phoneme mode: IPA
+        ]
+        lib.espeak_TextToPhonemes.restype = ctypes.c_char_p
 
         data_path = espeakng_loader.get_data_path().encode()
         rate = lib.espeak_Initialize(
@@ -81,6 +87,9 @@ class _Engine:
             self.output.append(ctypes.string_at(wav, count * 2))
         return 0
 
+
+_PHONEMES_IPA = 0x02
+"""``espeak_TextToPhonemes`` phoneme mode: IPA rather than espeak-ng's own mnemonics."""
 
 _LOCK = threading.Lock()
 _engine: _Engine | None = None
@@ -128,3 +137,25 @@ def synthesise_pcm(text: str, voice: str, *, rate: int = 175, pitch: int = 50) -
     if result != _EE_OK:
         raise EspeakError(f"espeak-ng synthesis failed with code {result}")
     return b"".join(output)
+
+
+def phonemes(text: str, voice: str) -> str:
+    """How ``voice`` would pronounce ``text``, in IPA (stress and length marks included).
+
+    Reads the first clause of ``text`` only; give it a word or a short phrase.
+
+    Args:
+        text: Plain UTF-8 text.
+        voice: An espeak-ng voice name (its language's spelling rules apply).
+
+    Raises:
+        EspeakError: The library failed to load or the voice is unknown.
+    """
+    buffer = ctypes.create_string_buffer(text.encode("utf-8") + b"\0")
+    pointer = ctypes.c_void_p(ctypes.addressof(buffer))
+    with _LOCK:
+        engine = _get_engine()
+        if engine.lib.espeak_SetVoiceByName(voice.encode()) != _EE_OK:
+            raise EspeakError(f"espeak-ng has no voice {voice!r}")
+        ipa = engine.lib.espeak_TextToPhonemes(ctypes.byref(pointer), _CHARS_UTF8, _PHONEMES_IPA)
+    return (ipa or b"").decode("utf-8", errors="replace").strip()

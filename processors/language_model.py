@@ -463,7 +463,8 @@ def _build(phrases: tuple[str, ...], names: tuple[str, ...], topic: str | None) 
     key = "\n".join(phrases + ("",) + names).encode()
     stem = hashlib.sha1(key, usedforsecurity=False).hexdigest()[:12]
     if topic is None:
-        pronunciations, approximated = _pronunciations(words)
+        spoken_names = frozenset(FIRST_NAMES + SURNAMES) | frozenset(names)
+        pronunciations, approximated = _pronunciations(words, spoken_names)
         dict_path = directory / f"{stem}.dict"
         dict_path.write_text("".join(pronunciations), encoding="utf-8")
     else:
@@ -659,8 +660,15 @@ def _is_plain(values: tuple[str, ...]) -> bool:
     return not any("{" in value for value in values)
 
 
-def _pronunciations(words: Iterable[str]) -> tuple[list[str], list[str]]:
-    """Dictionary lines for ``words`` (every CMUdict variant), and the words approximated."""
+def _pronunciations(
+    words: Iterable[str], names: frozenset[str] = frozenset()
+) -> tuple[list[str], list[str]]:
+    """Dictionary lines for ``words`` (every CMUdict variant), and the words approximated.
+
+    Words CMUdict lacks get :func:`approximate_pronunciation`. ``names`` also get their plain
+    English reading (:func:`english_reading`), if it differs: "Anil" is "AA N IH L" to many
+    callers and "AE N IH L" to others, and the recogniser should know both.
+    """
     cmudict = _cmudict()
     lines: list[str] = []
     approximated: list[str] = []
@@ -671,10 +679,49 @@ def _pronunciations(words: Iterable[str]) -> tuple[list[str], list[str]]:
             guess = approximate_pronunciation(word)
             variants = list(dict.fromkeys([guess, guess.replace("AH", "AA")]))
             approximated.append(word)
+        if word in names:
+            variants = list(dict.fromkeys([*variants, english_reading(word)]))
         for i, phones in enumerate(variants):
             key = word if i == 0 else f"{word}({i + 1})"
             lines.append(f"{key} {phones}\n")
     return lines, approximated
+
+
+_IPA_TO_CMU: tuple[tuple[str, str], ...] = (
+    ("aɪ", "AY"), ("aʊ", "AW"), ("ɔɪ", "OY"), ("eɪ", "EY"), ("oʊ", "OW"), ("əʊ", "OW"),
+    ("tʃ", "CH"), ("dʒ", "JH"), ("iː", "IY"), ("i", "IY"), ("ɪ", "IH"), ("ᵻ", "IH"),
+    ("ɛ", "EH"), ("e", "EH"), ("æ", "AE"), ("ɑː", "AA"), ("ɑ", "AA"), ("a", "AA"),
+    ("ɔː", "AO"), ("ɔ", "AO"), ("ɒ", "AA"), ("o", "OW"), ("ʌ", "AH"), ("ə", "AH"), ("ɐ", "AH"),
+    ("ʊ", "UH"), ("uː", "UW"), ("u", "UW"), ("ɜː", "ER"), ("ɜ", "ER"), ("ɚ", "ER"),
+    ("θ", "TH"), ("ð", "DH"), ("ʃ", "SH"), ("ʒ", "ZH"), ("ŋ", "NG"), ("ɹ", "R"), ("r", "R"),
+    ("ɾ", "T"), ("ʔ", "T"), ("ɡ", "G"), ("g", "G"), ("j", "Y"), ("h", "HH"), ("x", "HH"),
+    ("p", "P"), ("b", "B"), ("t", "T"), ("d", "D"), ("k", "K"), ("f", "F"), ("v", "V"),
+    ("s", "S"), ("z", "Z"), ("m", "M"), ("n", "N"), ("l", "L"), ("w", "W"),
+)  # fmt: skip
+"""espeak-ng's US-English IPA to CMU phones, longest symbol first; marks are dropped."""
+
+
+@cache
+def english_reading(word: str) -> str:
+    """``word`` read by US-English spelling rules (espeak-ng's), in CMU phones.
+
+    ``"anil"`` gives ``AE N IH L``, ``"sunita"`` ``S Y UW N IY T AH``: how a caller who reads
+    the name as English says it.
+    """
+    from processors.espeak import phonemes
+
+    ipa = phonemes(word, "en-us")
+    out: list[str] = []
+    i = 0
+    while i < len(ipa):
+        for symbol, phone in _IPA_TO_CMU:
+            if ipa.startswith(symbol, i):
+                out.append(phone)
+                i += len(symbol)
+                break
+        else:
+            i += 1  # stress, length and syllable marks, spaces
+    return " ".join(out) or "SIL"
 
 
 @cache

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import weakref
 from pathlib import Path
 
 from alembic import command
@@ -14,6 +16,12 @@ from store.db import Database
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 
+_upgrading: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = (
+    weakref.WeakKeyDictionary()
+)
+"""One lock per event loop: Alembic keeps the running migration in module globals, so two
+upgrades interleaved on one loop (scenarios run side by side) would trip over each other."""
+
 
 def alembic_config() -> Config:
     """An Alembic configuration pointing at the store's migrations, with no ini file."""
@@ -23,14 +31,15 @@ def alembic_config() -> Config:
 
 
 async def upgrade(db: Database, revision: str = "head") -> None:
-    """Apply every migration up to ``revision`` in one transaction."""
+    """Apply every migration up to ``revision`` in one transaction, one upgrade at a time."""
 
     def _upgrade(connection: Connection) -> None:
         config = alembic_config()
         config.attributes["connection"] = connection
         command.upgrade(config, revision)
 
-    async with db.engine.begin() as connection:
+    lock = _upgrading.setdefault(asyncio.get_running_loop(), asyncio.Lock())
+    async with lock, db.engine.begin() as connection:
         await connection.run_sync(_upgrade)
 
 

@@ -274,11 +274,14 @@ _PARTY_FOLLOWERS = frozenset(
 
 
 def _number_word(word: str, before: str, after: str) -> int | None:
-    # Speech recognisers hear "for two" as "for to" (or "too") and "for four" as "for for":
-    # after "for" and before what follows a party size, they can mean nothing else.
+    # Speech recognisers hear "for two" as "for to" (or "too"), "for four" as "for for" and,
+    # over the phone, where "th" and "f" sound alike, "for three" as "for free": after "for"
+    # and before what follows a party size, they can mean nothing else.
     if before == "for" and after in _PARTY_FOLLOWERS:
         if word in {"to", "too"}:
             return 2
+        if word == "free":
+            return 3
         if word == "for":
             return 4
     if word == "one" and before in {"the", "that", "this", "which", "no", "any", "other", "every"}:

@@ -21,7 +21,7 @@ from bot.scenario_spec import (
     load_scenarios,
     parse_scenario,
 )
-from bot.scenarios import add_arguments, run, run_scenario
+from bot.scenarios import add_arguments, run, run_scenario, run_scenarios
 from bot.tools import CallTools
 from processors.call_recorder import Outcome
 from tests.bot.test_cli import ROOT
@@ -301,3 +301,20 @@ def test_turns_after_the_bot_hung_up_fail_the_scenario():
     )
     failures = evaluate(parse_scenario(spec_text, "cut.yaml"), cut, [])
     assert failures == ["turn 2 (say 'Ravi'): not played: the call ended at turn 1"]
+
+
+def test_scenarios_run_side_by_side_and_report_in_order():
+    chosen = [s for s in SHIPPED if s.name in {"hours-question", "plain-booking-saturday"}]
+    heard: list[str] = []
+
+    results = asyncio.run(
+        run_scenarios(chosen, ["text"], SETTINGS, lambda r: heard.append(r.scenario.name), jobs=2)
+    )
+
+    assert [r.scenario.name for r in results] == heard == [s.name for s in chosen]
+    assert all(result.passed for result in results)
+
+
+def test_jobs_below_one_is_a_usage_error(tmp_path, capsys):
+    status, _, err = command(capsys, write(tmp_path, "one"), "--jobs", "0")
+    assert status == 2 and "--jobs must be at least 1" in err

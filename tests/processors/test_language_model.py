@@ -7,6 +7,7 @@ import pytest
 from processors.language_model import (
     arpa_model,
     corpus,
+    english_reading,
     number_words,
     read_digits,
     recogniser_model,
@@ -111,3 +112,15 @@ def test_a_topic_model_expects_its_answers_more_and_others_less(topic, answer, o
     assert score(topic, other) < score(None, other)
     assert recogniser_model(("dosa",), (), topic).dict_path == recogniser_model(("dosa",)).dict_path
     assert recogniser_model(("dosa",), (), "time") == recogniser_model(("dosa",), (), "date")
+
+
+def test_names_also_have_their_plain_english_reading():
+    assert english_reading("anil") == "AE N IH L"
+    assert english_reading("sunita") == "S Y UW N IY T AH"
+    model = recogniser_model((), ("Zubin",))
+    lines = Path(model.dict_path).read_text().splitlines()
+    anil = [line.split(" ", 1)[1] for line in lines if line.split(" ")[0].startswith("anil")]
+    assert "AE N IH L" in anil and len(anil) == len(set(anil)) >= 2
+    assert any(line.startswith("zubin") and "Z Y UW B IH N" in line for line in lines)
+    # English words keep their CMUdict pronunciations only.
+    assert [line for line in lines if line.split(" ")[0] == "table"] == ["table T EY B AH L"]

@@ -20,6 +20,8 @@ SLOTS: list[tuple[str, str | None, dict[str, Any]]] = [
     ("a table for to tomorrow at 1 pm", None, {"party_size": 2}),
     ("table for too people", None, {"party_size": 2}),
     ("a table for for on saturday", None, {"party_size": 4}),
+    ("table for free today at eight pm", None, {"party_size": 3}),
+    ("is there a table free today", None, {"party_size": None}),
     ("I'd like to go for to see it", None, {"party_size": None}),
     ("char log", None, {"party_size": 4}),
     ("hum paanch", None, {"party_size": 5}),
