@@ -268,9 +268,7 @@ class TextCall:
         rules = self.business.silence
         self._silent_secs += seconds
         sent = time.monotonic()
-        if self._silent_secs >= rules.hangup_secs or (
-            self._reprompted and self._silent_secs >= rules.reprompt_secs
-        ):
+        if self._silent_secs >= rules.hangup_secs:
             goodbye = GOODBYES.get(self.language, GOODBYES["en"])
             await self._worker.queue_frames([TTSSpeakFrame(goodbye), EndFrame()])
         elif self._silent_secs >= rules.reprompt_secs and not self._reprompted:

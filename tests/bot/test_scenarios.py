@@ -318,3 +318,19 @@ def test_scenarios_run_side_by_side_and_report_in_order():
 def test_jobs_below_one_is_a_usage_error(tmp_path, capsys):
     status, _, err = command(capsys, write(tmp_path, "one"), "--jobs", "0")
     assert status == 2 and "--jobs must be at least 1" in err
+
+
+def test_the_bot_hangs_up_only_once_the_silence_adds_up_to_hangup_secs(tmp_path):
+    # Dakshin Dosa House: re-prompt after 7 s, goodbye at 18 s of silence in all, as on the
+    # phone (bot.call), not 7 s after the re-prompt.
+    path = tmp_path / "quiet.yaml"
+    path.write_text(
+        "name: quiet\nbusiness: dakshin-dosa-house\nnow: '2026-03-10 18:30'\nturns:\n"
+        "  - silence: 8\n    expect: {says: [Are you still there], ends_call: false}\n"
+        "  - silence: 8\n    expect: {ends_call: false}\n"
+        "  - silence: 2\n    expect: {says: [Goodbye], ends_call: true}\n"
+        "expect: {outcome: abandoned}\n"
+    )
+    (scenario,) = load_scenarios([path], DIRECTORY)
+    result = asyncio.run(run_scenario(scenario, "text", SETTINGS))
+    assert result.passed, result.problems
