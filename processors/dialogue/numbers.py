@@ -273,10 +273,15 @@ _PARTY_FOLLOWERS = frozenset(
 """Words that follow a party size, where "for to" can only be a misheard "for two"."""
 
 
+_PEOPLE = frozenset({"people", "persons", "guests", "adults"})
+
+
 def _number_word(word: str, before: str, after: str) -> int | None:
     # Speech recognisers hear "for two" as "for to" (or "too"), "for four" as "for for" and,
     # over the phone, where "th" and "f" sound alike, "for three" as "for free": after "for"
     # and before what follows a party size, they can mean nothing else.
+    if word in {"to", "too"} and after in _PEOPLE:
+        return 2  # "to people" means nothing else either
     if before == "for" and after in _PARTY_FOLLOWERS:
         if word in {"to", "too"}:
             return 2

@@ -21,6 +21,8 @@ SLOTS: list[tuple[str, str | None, dict[str, Any]]] = [
     ("table for too people", None, {"party_size": 2}),
     ("a table for for on saturday", None, {"party_size": 4}),
     ("table for free today at eight pm", None, {"party_size": 3}),
+    ("to people", "party", {"party_size": 2}),
+    ("I want to book for four people", None, {"party_size": 4}),
     ("is there a table free today", None, {"party_size": None}),
     ("I'd like to go for to see it", None, {"party_size": None}),
     ("char log", None, {"party_size": 4}),
