@@ -110,6 +110,11 @@ class DialogueManager(BookingFlow, LookupFlow):
         self._waits = 0
         result = tool_result(content)
         if result.get("status") == INTERRUPTED:
+            if name == "check_availability":
+                # The caller spoke on while the slot was being checked (a pause mid-sentence
+                # ends a turn): a check only reads, so check again with what they added.
+                self.stage = Stage.COLLECT
+                return self._said(self._advance())
             # TODO(dialogue): an interrupted book_reservation may still commit (the tool shields
             # it), and a second "yes" would then book twice; look it up before re-booking.
             return []  # the caller's next words say what now
