@@ -235,7 +235,7 @@ SECTIONS: Mapping[str, tuple[str, ...]] = MappingProxyType({
         "{hi} do you have a kids menu", "{hi} can i speak to someone",
         "{hi} can i talk to the manager", "{hi} can i talk to a person",
     ),
-    "answers": (
+    "yes_no": (
         "4*{yes}", "2*{yes} {end}", "{yes} that's right", "yes that's correct", "{yes} go ahead",
         "{yes} book it", "{yes} please book it", "{yes} please do", "{yes} that's perfect",
         "{yes} sounds good", "{yes} that works", "{yes} that's fine", "{yes} that's great",
@@ -244,6 +244,8 @@ SECTIONS: Mapping[str, tuple[str, ...]] = MappingProxyType({
         "3*no", "no thanks", "no thank you", "nope", "no no", "not really", "no that's wrong",
         "no that's not right", "that's not right", "that's wrong", "no that's not correct",
         "no i was just checking", "i was just checking", "just checking",
+    ),
+    "closing": (
         "no that's all", "that's all", "that's all {thanks}", "no that's all {thanks}",
         "nothing else", "no nothing else", "that's it", "that's it {thanks}",
         "no that's it {thanks}", "no i think that's all", "i think that's all",
@@ -252,7 +254,10 @@ SECTIONS: Mapping[str, tuple[str, ...]] = MappingProxyType({
         "never mind", "never mind {bye}", "i'll call back later", "i'll call later",
         "okay i'll call back later {bye}", "i'll call back later {bye}",
         "actually nothing i'll call later {bye}", "{no_hi} maybe later",
-        "{no_hi} i'll think about it", "hello", "hi", "hello hello", "hi there", "hello {business}",
+        "{no_hi} i'll think about it",
+    ),
+    "small_talk": (
+        "hello", "hi", "hello hello", "hi there", "hello {business}",
         "hello is this {business}", "sorry", "sorry what", "sorry can you repeat that",
         "can you repeat that", "pardon", "sorry i didn't catch that", "i didn't catch that",
         "can you say that again", "what did you say", "one moment", "hold on", "wait",
@@ -285,9 +290,9 @@ TOPICS: Mapping[str, Mapping[str, float]] = MappingProxyType(
         "date_time": _WHEN_BOOST,
         "choice": MappingProxyType({"choice": 8.0, "day_time": 4.0}),
         "name": MappingProxyType({"name": 8.0}),
-        "phone": MappingProxyType({"phone": 8.0}),
+        "phone": MappingProxyType({"phone": 100.0}),
         "code": MappingProxyType({"code": 8.0}),
-        "yes_no": MappingProxyType({"answers": 8.0}),
+        "yes_no": MappingProxyType({"yes_no": 8.0, "party": 2.0, "day_time": 2.0}),
     }
 )
 """What the bot has just asked for (the dialogue's topic), to the sections a reply is likely
@@ -295,8 +300,10 @@ from and how many times more they weigh in that topic's model. Replies from othe
 possible ("no, make it Friday" to "shall I book it?"), only less likely.
 
 On the scenario lines most misheard, models weighed so cut the errors of "when" answers ("seven
-forty five in the evening", "thursday": 5 of 6 words wrong, now none) and of yes/no answers;
-names stayed as misheard, which the acoustics decide."""
+forty five in the evening", "thursday": 5 of 6 words wrong, now none) and of yes/no answers. A
+phone number is ten digits and little else: at 8x, "9 8 4 5 0 1 2 3 4 5" came out as "hi there
+are five zero want to three for five", at 100x right. Spelled codes stay hard at any weight:
+letter names are short and alike."""
 
 _SENTENCES_PER_TEMPLATE = 40.0
 """Each template's weight, shared by its expansions, so short answers weigh as much as long
