@@ -1,9 +1,11 @@
 """Word error rate of the offline recogniser on the scenarios' caller lines, in seconds.
 
-Usage: ``python -m bench.stt_wer [--business SLUG] [-k SUBSTR] [--extra] [--verbose]``.
+Usage: ``python -m bench.stt_wer [--business SLUG] [-k SUBSTR] [--extra] [--caller-voice ENGINE]
+[--verbose]``.
 
 Every English line a scenario says in audio mode is heard as in that mode, without the server:
-synthesised in the caller's espeak-ng voice at 8 kHz, sent through G.711 μ-law and back (the
+synthesised in the simulated caller's voice at 8 kHz (:mod:`bot.simulated_caller.voice`; choose
+the engine with ``--caller-voice``), sent through G.711 μ-law and back (the
 phone line), brought to 16 kHz by the service's own input stage
 (:class:`processors.local_stt.DecoderInput`: resampling, band extension) and decoded by a
 decoder set up as :class:`processors.local_stt.PocketsphinxSTTService` sets it up, with the
@@ -32,7 +34,8 @@ from typing import Any, TextIO
 from bot.config import load_businesses
 from bot.scenario_spec import load_scenarios
 from bot.simulated_caller.audio import ulaw_decode, ulaw_encode
-from processors.language_model import read_digits, recogniser_model, word_errors, words_of
+from bot.simulated_caller.voice import ENGINES, caller_speech, caller_voice
+from processors.language_model import recogniser_model, word_errors, words_of
 from processors.local_stt import (
     DECODER_SAMPLE_RATE,
     DecoderInput,
@@ -40,7 +43,6 @@ from processors.local_stt import (
     load_decoder,
     recognise,
 )
-from processors.local_tts import CALLER_VOICES, synthesise
 
 LINE_RATE = 8000
 """Plivo's rate."""
@@ -137,21 +139,23 @@ def _phrases(scenario: Any) -> tuple[str, ...]:
     return (name, *name.split())
 
 
-async def phone_line(text: str) -> bytes:
+async def phone_line(text: str, engine: str = "auto") -> bytes:
     """``text`` in the caller's voice as it comes off the phone line: 8 kHz PCM16."""
-    pcm = await synthesise(read_digits(text), "en", CALLER_VOICES["en"], LINE_RATE)
+    pcm = await caller_speech(text, "en", LINE_RATE, engine=engine)
     lead = bytes(round(LEADING_SILENCE_SECS * LINE_RATE) * 2)
     tail = bytes(round(TRAILING_SILENCE_SECS * LINE_RATE) * 2)
     return ulaw_decode(ulaw_encode(lead + pcm + tail))
 
 
-async def hear_call(call: Call, options: Mapping[str, Any] | None = None) -> list[Heard]:
+async def hear_call(
+    call: Call, options: Mapping[str, Any] | None = None, engine: str = "auto"
+) -> list[Heard]:
     """Decode the call's lines in order with one fresh decoder, as one phone call would."""
     decoder = load_decoder(call.phrases, (), options or decoder_options_for())
     line_input = DecoderInput(LINE_RATE)  # one stream per call, as in the service
     heard = []
     for line in call.lines:
-        audio = await line_input.convert(await phone_line(line))
+        audio = await line_input.convert(await phone_line(line, engine))
         started = time.perf_counter()
         text = recognise(decoder, audio)
         elapsed = time.perf_counter() - started
@@ -207,15 +211,20 @@ async def run(args: argparse.Namespace, out: TextIO) -> dict[str, float]:
     for call in calls:
         recogniser_model(call.phrases)
     build_secs = time.perf_counter() - started
-    print(f"{len(calls)} calls, models built in {build_secs:.3f} s", file=out)
+    voice = caller_voice("en", args.caller_voice)
+    print(f"{len(calls)} calls, models built in {build_secs:.3f} s; caller voice {voice}", file=out)
 
     rates = {}
-    heard = [h for call in calls for h in await hear_call(call)]
+    heard = [h for call in calls for h in await hear_call(call, engine=args.caller_voice)]
     if heard:
         report("scenario lines", heard, out, verbose=args.verbose)
         rates["scenarios"] = word_error_rate(heard)
     if args.extra:
-        held_out = [h for call in extra_calls(args.bots) for h in await hear_call(call)]
+        held_out = [
+            h
+            for call in extra_calls(args.bots)
+            for h in await hear_call(call, engine=args.caller_voice)
+        ]
         report("held-out lines", held_out, out, verbose=args.verbose)
         rates["held_out"] = word_error_rate(held_out)
     return rates
@@ -227,6 +236,12 @@ def main(argv: Sequence[str] | None = None, out: TextIO = sys.stdout) -> int:
     parser.add_argument("--business", help="only the scenarios of this business (its slug)")
     parser.add_argument("-k", dest="keyword", default="", help="only scenarios named with this")
     parser.add_argument("--extra", action="store_true", help="also the held-out lines")
+    parser.add_argument(
+        "--caller-voice",
+        choices=ENGINES,
+        default="auto",
+        help="the caller's speech engine (default: Flite when installed, else espeak-ng)",
+    )
     parser.add_argument("--verbose", "-v", action="store_true", help="print every line")
     parser.add_argument("--scenarios", type=Path, default=Path("scenarios"))
     parser.add_argument("--bots", type=Path, default=Path("bots.yaml"))

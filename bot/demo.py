@@ -1,13 +1,13 @@
 """``python -m bot demo``: a simulated caller phones the bot and books a table, on this machine.
 
-The real server starts in-process on loopback (:class:`bot.local_phone.LocalPhone`) with a
-fresh temporary database and the embedded engines. A simulated caller rings a business through
-the real Plivo path (signed answer webhook, one-time token, websocket, 20 ms μ-law frames at
-real-time pace unless ``--fast``) and says a scripted conversation in an espeak-ng voice unlike
-the bot's. The conversation prints as it happens (what the caller said, what the bot heard and
-said, each tool call and its result); then the reservation as stored, the latencies, and a
-stereo WAV of the call (caller left, bot right). The exit status is 0 only if the script's goal
-was met.
+The real server starts in-process on loopback (:class:`bot.local_phone.LocalPhone`) with a fresh
+temporary database and the embedded engines. A simulated caller rings a business through the
+real Plivo path (signed answer webhook, one-time token, websocket, 20 ms μ-law frames at
+real-time pace unless ``--fast``) and says a scripted conversation in a voice unlike the bot's
+(Flite's recorded voice where installed, else espeak-ng: :mod:`bot.simulated_caller.voice`). The
+conversation prints as it happens (what the caller said, what the bot heard and said, each tool
+call and its result); then the reservation as stored, the latencies, and a stereo WAV of the
+call (caller left, bot right). The exit status is 0 only if the script's goal was met.
 
 A script is YAML::
 
@@ -164,6 +164,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace, settings: Settings) -> int:
     """Run the demo call; 0 if the script's goal was met, 1 if not, 2 for unusable options."""
     from bot import STARTED_AT
+    from bot.simulated_caller.voice import caller_voice
 
     directory = load_or_exit(settings.bots_path)
     try:
@@ -191,6 +192,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
             demo(business, script, demo_settings, fast=args.fast, started_at=STARTED_AT)
         )
     report(result, sys.stdout)
+    print(f"The caller's voice: {caller_voice(script.language)}")
     write_wav(result, args.wav)
     print(f"The call's audio: {args.wav} (caller left, bot right)")
     if result.goal_problem:
@@ -286,11 +288,9 @@ async def demo(
 
 
 async def _caller_speech(lines: list[str], language: str) -> list[bytes]:
-    from processors.language_model import read_digits
-    from processors.local_tts import CALLER_VOICES, synthesise
+    from bot.simulated_caller.voice import caller_speech
 
-    voice = CALLER_VOICES[language]
-    return [await synthesise(read_digits(line), language, voice, WAV_RATE) for line in lines]
+    return [await caller_speech(line, language, WAV_RATE) for line in lines]
 
 
 async def _converse(

@@ -1,12 +1,13 @@
 """Scenarios' audio mode: the caller's lines spoken over the simulated phone line.
 
-Each line is synthesised in an espeak-ng caller voice (:data:`processors.local_tts.CALLER_VOICES`)
-and said by a simulated Plivo caller through the real server (:class:`bot.local_phone.LocalPhone`:
-signed webhook, stream token, websocket, 8 kHz μ-law), where the embedded pocketsphinx
-recogniser hears it and the local dialogue engine answers. The run records what the recogniser
-heard of each line, the bot's words, its tool calls and the caller-measured latency, and the
-word error rate of the recogniser over the scenario. The clock is the scenario's, and so is the
-language the call starts in, as in text mode. English only: pocketsphinx ships no Hindi model.
+Each line is synthesised in the simulated caller's voice (:mod:`bot.simulated_caller.voice`:
+Flite's recorded voice where installed, else espeak-ng) and said by a simulated Plivo caller
+through the real server (:class:`bot.local_phone.LocalPhone`: signed webhook, stream token,
+websocket, 8 kHz μ-law), where the embedded pocketsphinx recogniser hears it and the local
+dialogue engine answers. The run records what the recogniser heard of each line, the bot's
+words, its tool calls and the caller-measured latency, and the word error rate of the recogniser
+over the scenario. The clock is the scenario's, and so is the language the call starts in, as in
+text mode. English only: pocketsphinx ships no Hindi model.
 """
 
 from __future__ import annotations
@@ -61,8 +62,8 @@ async def run_audio(scenario: Scenario, settings: Settings, database_url: str) -
     from bot.config import BusinessDirectory
     from bot.local_phone import LocalPhone, conversation_observer
     from bot.scenario_checks import ScenarioRun, ToolCall
-    from processors.language_model import read_digits, word_errors, words_of
-    from processors.local_tts import CALLER_VOICES, synthesise
+    from bot.simulated_caller.voice import caller_speech
+    from processors.language_model import word_errors, words_of
 
     spec, business = scenario.spec, scenario.business
     conversation = _Conversation()
@@ -71,7 +72,7 @@ async def run_audio(scenario: Scenario, settings: Settings, database_url: str) -
         conversation.tools.append(ToolCall.from_event(name, data, conversation.turn))
 
     speech = {
-        index: await synthesise(read_digits(turn.say), "en", CALLER_VOICES["en"], 8000)
+        index: await caller_speech(turn.say, "en", 8000)
         for index, turn in enumerate(spec.turns)
         if turn.say is not None
     }

@@ -1,13 +1,15 @@
 """The shipped English scenarios in audio mode, as the issue measures them.
 
-Each caller line is synthesised in the espeak-ng caller voice and said over the simulated
-Plivo line (signed webhook, token, websocket, 8 kHz μ-law at real-time pace) to the real
-server, where pocketsphinx hears it and the dialogue engine answers. Several calls run at
-once: they mostly wait on the bot's real-time speech.
+Each caller line is synthesised in the simulated caller's voice (Flite's where installed, as
+``.ci/run`` and ``make test`` install it, else espeak-ng's) and said over the simulated Plivo
+line (signed webhook, token, websocket, 8 kHz μ-law at real-time pace) to the real server, where
+pocketsphinx hears it and the dialogue engine answers. Several calls run at once: they mostly
+wait on the bot's real-time speech.
 
-pocketsphinx on espeak-ng speech mishears about a quarter of the words, so not every
-scenario passes (11-13 of 27 on 2026-12-04, word error rate 23-25 %); the floor below is that
-less a margin for calls that time differently under load, and it rises as recognition does.
+Not every scenario passes yet. On 2026-12-04 with Flite's voice, 20 of 27 passed at a word
+error rate of 5 %; with espeak-ng's formant voice, which pocketsphinx mishears about a quarter of,
+11-13 of 27 at 23-25 %. The floors below are those less a margin for calls that time differently
+under load, and they rise as recognition does.
 """
 
 import asyncio
@@ -15,14 +17,15 @@ import asyncio
 import pytest
 
 from bot.scenarios import pass_rates, run_scenarios
+from bot.simulated_caller.voice import caller_voice
 from tests.bot.test_scenarios import SETTINGS, SHIPPED
 
 pytestmark = pytest.mark.slow
 
 JOBS = 6
 """Calls at once: the run is bound by the bot's speech, not by the 2 cores."""
-MIN_PASS_RATE = 0.30
-MAX_WORD_ERROR_RATE = 0.30
+FLOORS = {"flite": (0.60, 0.10), "espeak-ng": (0.30, 0.30)}
+"""Per caller voice engine: the least pass rate and the most word error rate."""
 
 
 @pytest.mark.timeout(600)
@@ -35,6 +38,9 @@ def test_english_scenarios_pass_in_audio_mode():
     for result in results:
         print(f"{'PASS' if result.passed else 'FAIL'} {result.scenario.name}", *result.problems[:1])
     rates = pass_rates(results, ["audio"])["audio"]
-    print(f"audio: {rates['passed']}/{rates['total']}, WER {rates['word_error_rate']:.1%}")
-    assert rates["pass_rate"] >= MIN_PASS_RATE
-    assert rates["word_error_rate"] <= MAX_WORD_ERROR_RATE
+    voice = caller_voice("en")
+    print(f"audio ({voice}): {rates['passed']}/{rates['total']}, ", end="")
+    print(f"WER {rates['word_error_rate']:.1%}")
+    min_pass_rate, max_word_error_rate = FLOORS[voice.engine]
+    assert rates["pass_rate"] >= min_pass_rate
+    assert rates["word_error_rate"] <= max_word_error_rate
