@@ -55,7 +55,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import create_engine, insert
 
 from bench.loadgen import Call, Plan
-from store.booking import CODE_ALPHABET
+from store.codes import CODE_ALPHABET
 from store.db import Database
 from store.migrate import upgrade
 from store.models import Reservation, ReservationSource, ReservationStatus

@@ -25,7 +25,8 @@ from pathlib import Path
 
 from sqlalchemy import create_engine, insert
 
-from store.booking import CODE_ALPHABET, Bookings
+from store.booking import Bookings
+from store.codes import CODE_ALPHABET
 from store.db import Database
 from store.migrate import upgrade
 from store.models import Reservation

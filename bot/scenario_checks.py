@@ -49,6 +49,15 @@ class ToolCall:
             return cls(name, dict(data["arguments"]), data.get("result"), turn)
         return cls(name, dict(data), None, turn)
 
+    @property
+    def resolved_arguments(self) -> dict[str, Any]:
+        """The arguments, with a misheard code replaced by the code its look-up found."""
+        result = self.result if isinstance(self.result, dict) else {}
+        found = result.get("reservations") or []
+        if result.get("heard_code") and len(found) == 1 and isinstance(found[0], dict):
+            return {**self.arguments, "code": found[0].get("code")}
+        return self.arguments
+
     def describe(self) -> str:
         """``check_availability(date='2026-03-14', party_size=4) -> available: False``."""
         args = ", ".join(f"{key}={value!r}" for key, value in self.arguments.items())
@@ -267,10 +276,15 @@ def check_reservations(
 
 
 def tool_matches(check: ToolCheck, call: ToolCall) -> bool:
-    """Whether ``call`` is the call ``check`` describes (its args and result as subsets)."""
+    """Whether ``call`` is the call ``check`` describes (its args and result as subsets).
+
+    A look-up whose code was misheard but found its booking by the sound of it (the result
+    has ``heard_code``) matches as if it had been given the code it found: what the scenario
+    checks is which booking the caller's words reached.
+    """
     return (
         check.name == call.name
-        and _subset(check.args, call.arguments)
+        and _subset(check.args, call.resolved_arguments)
         and _subset(check.result, call.result)
     )
 

@@ -23,11 +23,18 @@ from pipecat.services.llm_service import FunctionCallParams
 from bot.config import Business
 from bot.phone import try_normalise_phone
 from store.booking import BookingRequest, Bookings, describe
+from store.codes import normalise
 from store.errors import BookingRejectedError, NotFoundError
 from store.models import Reservation, ReservationSource, ReservationStatus
 
 ToolEvent = Callable[[str, dict[str, Any]], None]
 """Told of each tool call and its result: the call record keeps them."""
+
+NEAR_CODE_NOTE = (
+    "No booking has the code as heard; this is the one booking whose code sounds like it. "
+    "Read its code back and make sure it is the caller's before doing anything with it."
+)
+"""What ``find_reservation`` tells the LLM with a booking found by a near code."""
 
 APOLOGY = (
     "The booking system did not answer. Apologise briefly, and offer to take the details "
@@ -95,7 +102,8 @@ class CallTools:
             FunctionSchema(
                 "find_reservation",
                 "Find the caller's reservations: by booking code, or, without one, by the "
-                "number they are calling from.",
+                "number they are calling from. A code that matches none but sounds like one "
+                "booking's finds that booking, with a note.",
                 {"code": {"type": "string", "description": "Booking code, if the caller has it."}},
                 [],
                 handler=self.find_reservation,
@@ -247,6 +255,18 @@ class CallTools:
         code = str(arguments.get("code") or "").strip()
         if code:
             found = await self.bookings.find_by_code(self.business.slug, code)
+            if found is None:
+                today = self._policy.local_now(self.clock()).replace(hour=0, minute=0)
+                near = await self.bookings.find_near_code(
+                    self.business.slug, code, upcoming_from=today
+                )
+                if near is not None:
+                    return {
+                        "found": 1,
+                        "reservations": [_spoken_reservation(near)],
+                        "heard_code": normalise(code),
+                        "note": NEAR_CODE_NOTE,
+                    }
             matches = [found] if found is not None else []
         elif self.caller_number is not None:
             today = self._policy.local_now(self.clock()).replace(hour=0, minute=0)

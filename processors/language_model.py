@@ -82,7 +82,7 @@ SURNAMES = (
 
 _LETTERS = tuple("abcdefghijklmnopqrstuvwxyz")
 _CODE_SYMBOLS = tuple("acefhjklmnprtwxy") + ("three", "four", "six", "seven", "nine")
-"""What booking codes are made of (``store.booking.CODE_ALPHABET``), letters and digits spoken
+"""What booking codes are made of (``store.codes.CODE_ALPHABET``), letters and digits spoken
 one by one; other letters and digits are rarer (misread codes) but possible."""
 _CODES = 240
 """How many made-up booking codes the corpus spells out: enough for most symbol pairs."""

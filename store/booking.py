@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import secrets
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -22,14 +21,12 @@ from sqlalchemy import (
 
 from store.audit import write_change
 from store.availability import Availability, Occupancy, Reason, check, search_range
+from store.codes import nearest_code, new_code, normalise
 from store.db import Database, Prepared
 from store.errors import BookingRejectedError, InvalidRequestError, NotFoundError
 from store.models import Reservation, ReservationSource, ReservationStatus, utcnow
 from store.policy import MAX_DINING_MINUTES, BookingPolicy
 
-CODE_ALPHABET = "ACEFHJKLMNPRTWXY34679"
-"""Letters and digits that stay distinct when read aloud over a phone line."""
-CODE_LENGTH = 6
 SEARCH_DAYS = 7
 """How many days after the requested one to search for alternatives."""
 
@@ -222,12 +219,39 @@ class Bookings:
 
     async def find_by_code(self, business_id: str, code: str) -> Reservation | None:
         """The reservation with this booking code, if any (case and spaces ignored)."""
-        normalised = "".join(code.split()).upper()
+        normalised = normalise(code)
         return await self.db.run_read(
             lambda connection: _first(
                 connection, _TABLE.c.business_id == business_id, _TABLE.c.code == normalised
             )
         )
+
+    async def find_near_code(
+        self, business_id: str, heard: str, *, upcoming_from: dt.datetime
+    ) -> Reservation | None:
+        """The confirmed, upcoming reservation whose code is nearest to a misheard one.
+
+        Only when one code is near enough and nearer than any other
+        (:func:`store.codes.nearest_code`); for a caller whose code the recogniser misheard.
+        """
+        codes_of = (
+            select(_TABLE.c.code)
+            .where(
+                _TABLE.c.business_id == business_id,
+                _TABLE.c.status == ReservationStatus.CONFIRMED,
+                _TABLE.c.starts_at >= upcoming_from,
+            )
+            .order_by(_TABLE.c.code)
+        )
+
+        def query(connection: Connection) -> Reservation | None:
+            codes = connection.execute(codes_of).scalars()
+            code = nearest_code(heard, (str(code) for code in codes))
+            if code is None:
+                return None
+            return _first(connection, _TABLE.c.business_id == business_id, _TABLE.c.code == code)
+
+        return await self.db.run_read(query)
 
     async def find_by_phone(
         self, business_id: str, phone: str, *, upcoming_from: dt.datetime | None = None
@@ -389,7 +413,7 @@ def _audit(
 def _unused_code(connection: Connection, business_id: str) -> str:
     """A fresh booking code; the caller holds the write lock, so none can race it."""
     while True:
-        code = "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
+        code = new_code()
         if not _CODE_TAKEN.rows(connection, {"business_id": business_id, "code": code}):
             return code
 

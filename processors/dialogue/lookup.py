@@ -53,12 +53,11 @@ class LookupFlow(ConversationState):
             )
         return self._confirm_cancel(chosen)
 
-    def _confirm_cancel(self, reservation: dict[str, Any]) -> list[Action]:
+    def _confirm_cancel(self, reservation: dict[str, Any], opening: str = "") -> list[Action]:
         self.target = reservation
         booking = describe_reservation(reservation, self.language)
-        return self._ask(
-            Stage.CANCEL_CONFIRM, phrase("confirm_cancel", self.language, booking=booking)
-        )
+        question = phrase("confirm_cancel", self.language, booking=booking)
+        return self._ask(Stage.CANCEL_CONFIRM, f"{opening} {question}".strip())
 
     def _at_cancel_confirm(self, u: Utterance) -> list[Action] | None:
         if u.has(Intent.YES) and not u.has(Intent.NO) and self.target is not None:
@@ -78,6 +77,18 @@ class LookupFlow(ConversationState):
         code = str(arguments.get("code") or "")
         if not reservations:
             return self._none_found(code)
+        heard = result.get("heard_code")
+        if heard and len(reservations) == 1:
+            # Found by a code that sounds like the one heard: say which, then go on as usual.
+            near = phrase(
+                "near_code",
+                self.language,
+                heard=spoken_code(str(heard)),
+                code=spoken_code(str(reservations[0].get("code") or "")),
+            )
+            if self.purpose == "cancel":
+                return self._cancel_which(reservations, near)
+            return self._anything_else(f"{near} {self._found_text(reservations[0])}")
         if self.purpose == "cancel":
             return self._cancel_which(reservations)
         if len(reservations) == 1:
@@ -104,13 +115,13 @@ class LookupFlow(ConversationState):
             return self._anything_else(phrase("sorry_again", self.language))
         return self._ask(Stage.CODE, text)
 
-    def _cancel_which(self, reservations: list[dict[str, Any]]) -> list[Action]:
+    def _cancel_which(self, reservations: list[dict[str, Any]], opening: str = "") -> list[Action]:
         active = [r for r in reservations if r.get("status") in {None, "confirmed", "booked"}]
         if not active:
             booking = describe_reservation(reservations[0], self.language)
             return self._anything_else(phrase("found_cancelled", self.language, booking=booking))
         if len(active) == 1:
-            return self._confirm_cancel(active[0])
+            return self._confirm_cancel(active[0], opening)
         self.bookings = active[:3]
         listed = "; ".join(describe_reservation(r, self.language) for r in self.bookings)
         found = phrase("found_many", self.language, count=len(self.bookings), bookings=listed)

@@ -227,6 +227,10 @@ PHRASES: dict[str, tuple[str, str]] = {
         "the booking code?",
         "Aapke number par koi aane wali booking nahi mili. Kya aapke paas booking code hai?",
     ),
+    "near_code": (
+        "I have no booking with the code {heard}, but I do have one with the code {code}.",
+        "Code {heard} se koi booking nahi mili, lekin code {code} wali ek booking hai.",
+    ),
     "found_one": (
         "I found your booking: {booking}. The code is {code}.",
         "Aapki booking mil gayi: {booking}. Code hai {code}.",

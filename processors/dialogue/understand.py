@@ -70,6 +70,10 @@ _CODE_CUE = _words(
 )
 _CODE_TOKEN = re.compile(r"^(?=[a-z0-9]*\d)(?=[a-z0-9]*[a-z])[a-z0-9]{4,8}$")
 _SHORT_TOKEN = re.compile(r"^[a-z0-9]$|^(?=[a-z0-9]*\d)[a-z0-9]{2,3}$")
+CODE_LENGTH = 6
+"""Symbols in a booking code (``store.codes.CODE_LENGTH``; processors do not import the store)."""
+_DIGIT_HOMOPHONES = {"for": "4", "to": "2", "too": "2", "ate": "8"}
+"""Words a recogniser writes for a digit spelled in a code."""
 _UPPER_CODE = re.compile(r"\b[A-Z0-9]{4,8}\b")
 _PHONE = re.compile(r"\+?\d[\d\s-]{7,}\d")
 _PARTY_PATTERNS = (
@@ -211,7 +215,19 @@ def _code(words: str, raw: str) -> tuple[str | None, str]:
     start = 0
     while start < len(tokens):
         end = start
-        while end < len(tokens) and _SHORT_TOKEN.match(tokens[end]):
+        while (
+            end < len(tokens)
+            and (
+                _SHORT_TOKEN.match(tokens[end])
+                # "k 4 m 7 for x": a digit heard as its homophone, inside a code not yet whole
+                or (
+                    end - start >= 2
+                    and tokens[end] in _DIGIT_HOMOPHONES
+                    and len("".join(tokens[start:end])) < CODE_LENGTH
+                )
+            )
+        ):
+            tokens[end] = _DIGIT_HOMOPHONES.get(tokens[end], tokens[end])
             end += 1
         run = "".join(tokens[start:end])
         if end - start >= 2 and 4 <= len(run) <= 8:

@@ -12,11 +12,19 @@ from typing import Any, cast, get_args
 import pytest
 
 from bot.config import Settings, load_businesses
-from bot.scenario_checks import ScenarioRun, StoredReservation, ToolCall, TurnRun, evaluate
+from bot.scenario_checks import (
+    ScenarioRun,
+    StoredReservation,
+    ToolCall,
+    TurnRun,
+    evaluate,
+    tool_matches,
+)
 from bot.scenario_spec import (
     OutcomeName,
     ScenarioError,
     ScenarioSpec,
+    ToolCheck,
     ToolName,
     load_scenarios,
     parse_scenario,
@@ -334,3 +342,26 @@ def test_the_bot_hangs_up_only_once_the_silence_adds_up_to_hangup_secs(tmp_path)
     (scenario,) = load_scenarios([path], DIRECTORY)
     result = asyncio.run(run_scenario(scenario, "text", SETTINGS))
     assert result.passed, result.problems
+
+
+def test_a_lookup_of_a_misheard_code_matches_as_the_code_it_found():
+    check = ToolCheck(name="find_reservation", args={"code": "HX7K3P"}, result={"found": 1})
+    found = {"code": "HX7K3P", "name": "Deepa"}
+    near = ToolCall(
+        "find_reservation",
+        {"code": "HH7K3T"},
+        {"found": 1, "reservations": [found], "heard_code": "HH7K3T"},
+        1,
+    )
+    exact_miss = ToolCall("find_reservation", {"code": "HH7K3T"}, {"found": 0}, 1)
+    other = ToolCall(
+        "find_reservation",
+        {"code": "TN4M9X"},
+        {"found": 1, "reservations": [{"code": "TN4M9W"}], "heard_code": "TN4M9X"},
+        1,
+    )
+
+    assert tool_matches(check, near)
+    assert near.resolved_arguments == {"code": "HX7K3P"}
+    assert not tool_matches(check, exact_miss)
+    assert not tool_matches(check, other)

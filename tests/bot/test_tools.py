@@ -142,6 +142,26 @@ async def test_find_by_code_or_caller_number_and_cancel(tools: CallTools):
     assert missing["status"] == "not_found"
 
 
+async def test_a_misheard_code_finds_the_booking_it_sounds_like_but_cannot_cancel(
+    tools: CallTools,
+):
+    booked, _ = await call(
+        tools.book_reservation, party_size=2, name="Ravi", confirmed_by_caller=True, **WEDNESDAY
+    )
+    heard = booked["code"][:-1]  # the recogniser swallowed the last symbol
+
+    found, _ = await call(tools.find_reservation, code=heard.lower())
+
+    assert found["found"] == 1 and found["reservations"][0]["code"] == booked["code"]
+    assert found["heard_code"] == heard
+    assert "Read its code back" in found["note"]
+    # Cancelling takes the exact code: the caller has to have heard it read back.
+    refused, _ = await call(tools.cancel_reservation, code=heard)
+    assert refused["status"] == "not_found"
+    nothing, _ = await call(tools.find_reservation, code="ZZZZZZ")
+    assert nothing == {"found": 0, "reservations": []}
+
+
 async def test_store_failure_becomes_an_apology(tools: CallTools, monkeypatch):
     async def broken(*_args: Any, **_kwargs: Any) -> None:
         raise ConnectionError("database gone")

@@ -4,7 +4,8 @@ import datetime as dt
 import pytest
 from sqlalchemy import func, select
 
-from store.booking import CODE_ALPHABET, BookingRequest, Bookings
+from store.booking import BookingRequest, Bookings
+from store.codes import CODE_ALPHABET, nearest_code
 from store.db import Database
 from store.errors import BookingRejectedError, InvalidRequestError, NotFoundError
 from store.models import AuditLog, Reservation, ReservationSource, ReservationStatus
@@ -187,3 +188,22 @@ async def test_book_race_across_database_objects(tmp_path):
     assert await count_confirmed(first) == 3
     await first.close()
     await second.close()
+
+
+async def test_a_misheard_code_finds_the_one_upcoming_booking_it_sounds_like(bookings, policy):
+    made = await bookings.book(policy, request(party=2), actor="admin")
+    other = await bookings.book(policy, request(party=3), actor="admin")
+    heard = made.code[:-1]  # the last symbol swallowed
+    assert await bookings.find_by_code(policy.business_id, heard) is None
+    if nearest_code(heard, [made.code, other.code]) is None:
+        pytest.skip("the two random codes happen to sound alike")
+
+    found = await bookings.find_near_code(policy.business_id, heard, upcoming_from=NOW)
+    assert found is not None and found.id == made.id
+
+    # Not past bookings, not cancelled ones, not another business's.
+    later = NOW + dt.timedelta(days=30)
+    assert await bookings.find_near_code(policy.business_id, heard, upcoming_from=later) is None
+    assert await bookings.find_near_code("elsewhere", heard, upcoming_from=NOW) is None
+    await bookings.cancel(policy.business_id, made.id, actor="admin")
+    assert await bookings.find_near_code(policy.business_id, heard, upcoming_from=NOW) is None

@@ -242,6 +242,30 @@ def test_manager_cancels_by_code_after_confirming_which_booking() -> None:
     )
 
 
+def test_manager_says_which_code_it_found_when_it_heard_another() -> None:
+    call = Call(dataclasses.replace(FACTS, caller_number_known=False))
+    assert called(call.hear("cancel my booking, the code is K 7 Q B")).arguments == {"code": "K7QB"}
+    near = {"found": 1, "reservations": [BOOKING], "heard_code": "K7QB", "note": "..."}
+    assert said(call.answer(near)) == (
+        "I have no booking with the code K, 7, Q, B, but I do have one with the code K, 7, Q, D. "
+        "I found a table for 4 on Friday 4 December at 7:30 pm, under Priya. Shall I cancel it?"
+    )
+    assert called(call.hear("yes")) == CallTool("cancel_reservation", {"code": "K7QD"})
+
+    finder = Call(dataclasses.replace(FACTS, caller_number_known=False))
+    called(finder.hear("can you look up booking K 7 Q B"))
+    assert said(finder.answer(near)).startswith(
+        "I have no booking with the code K, 7, Q, B, but I do have one with the code K, 7, Q, D. "
+        "I found your booking: a table for 4"
+    )
+
+
+def test_manager_reads_a_code_with_a_digit_heard_as_a_word() -> None:
+    call = Call(dataclasses.replace(FACTS, caller_number_known=False))
+    find = called(call.hear("I want to cancel, the code is seven m n p for x"))
+    assert find.arguments == {"code": "7MNP4X"}
+
+
 def test_manager_asks_for_the_code_again_when_it_is_not_found() -> None:
     call = Call(dataclasses.replace(FACTS, caller_number_known=False))
     assert said(call.hear("I need to cancel a reservation")) == (
