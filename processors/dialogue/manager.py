@@ -8,6 +8,7 @@ time, and its result is the next input the manager expects.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -206,6 +207,11 @@ class DialogueManager(BookingFlow, LookupFlow):
         return None
 
     def _at_transfer_offer(self, u: Utterance) -> list[Action] | None:
+        if self._transfer_for_size and u.party_size is None and u.number is not None:
+            if 0 < u.number <= self.facts.max_party_size:
+                # "Okay, make it 12 then": a party the bot can seat, not a yes to the transfer.
+                self._transfer_for_size = False
+                return self._booking(dataclasses.replace(u, party_size=u.number, number=None))
         if u.has_booking_slots:
             self._transfer_for_size = False
             return None

@@ -616,3 +616,16 @@ def test_manager_never_fails_whatever_it_hears() -> None:
                 actions = call.hear(rng.choice(lines))
             assert all(isinstance(action, Say | CallTool) for action in actions)
     assert {tool.name for tool in call.tools} <= {*results, "end_call"}
+
+
+def test_a_smaller_party_named_at_the_transfer_offer_is_booked_not_transferred() -> None:
+    for answer in ("okay, make it 12 then", "okay make it twelve then"):
+        call = Call()
+        assert "up to 12 people" in said(call.hear("we need a table for 15 on friday at 8"))
+        check = called(call.hear(answer))
+        assert check == CallTool(
+            "check_availability", {"date": "2026-12-04", "time": "20:00", "party_size": 12}
+        )
+    call = Call()
+    call.hear("we need a table for 15 on friday at 8")
+    assert called(call.hear("okay")).name == "transfer_to_staff"
