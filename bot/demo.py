@@ -40,6 +40,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationErr
 from bot.config import Business, BusinessDirectory, Settings, load_or_exit
 from bot.console import Transcript
 from bot.phone import PhoneNumberError, normalise_written_phone
+from bot.simulated_caller.voice import ENGINES
 
 if TYPE_CHECKING:
     from bot.simulated_caller import SimulatedCaller
@@ -147,6 +148,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "(the bot still speaks in real time)",
     )
     parser.add_argument(
+        "--caller-voice",
+        choices=ENGINES,
+        default="auto",
+        help="the caller's speech engine (default: Flite for English when installed, "
+        "else espeak-ng)",
+    )
+    parser.add_argument(
         "--database",
         metavar="URL",
         help="SQLAlchemy URL of the store to book into (default: a fresh temporary SQLite file)",
@@ -189,10 +197,17 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         database_url = args.database or f"sqlite+aiosqlite:///{Path(scratch) / 'demo.db'}"
         demo_settings = settings.model_copy(update={"database_url": database_url})
         result = asyncio.run(
-            demo(business, script, demo_settings, fast=args.fast, started_at=STARTED_AT)
+            demo(
+                business,
+                script,
+                demo_settings,
+                fast=args.fast,
+                started_at=STARTED_AT,
+                caller_voice=args.caller_voice,
+            )
         )
     report(result, sys.stdout)
-    print(f"The caller's voice: {caller_voice(script.language)}")
+    print(f"The caller's voice: {caller_voice(script.language, args.caller_voice)}")
     write_wav(result, args.wav)
     print(f"The call's audio: {args.wav} (caller left, bot right)")
     if result.goal_problem:
@@ -236,6 +251,7 @@ async def demo(
     fast: bool = False,
     started_at: float | None = None,
     out: Any = None,
+    caller_voice: str = "auto",
 ) -> DemoResult:
     """Place the scripted call and gather what happened.
 
@@ -246,6 +262,7 @@ async def demo(
         fast: Send the caller's speech at :data:`FAST_SPEECH_PACE` times real time.
         started_at: A ``time.monotonic()`` instant to measure start-up from (default: now).
         out: Where the live transcript goes (default: standard output).
+        caller_voice: The caller's speech engine (:data:`bot.simulated_caller.voice.ENGINES`).
     """
     from bot.local_phone import LocalPhone, conversation_observer
 
@@ -253,7 +270,7 @@ async def demo(
     transcript = Transcript(out or sys.stdout, since=started_at, caller_label="caller")
     result = DemoResult(business, script)
     lines = [line.replace("{day}", evening_day(business)) for line in script.lines]
-    speech = await _caller_speech(lines, script.language)
+    speech = await _caller_speech(lines, script.language, caller_voice)
     number = normalise_written_phone(script.caller_phone)
     watch = LocalPhone(
         settings,
@@ -287,10 +304,10 @@ async def demo(
     return result
 
 
-async def _caller_speech(lines: list[str], language: str) -> list[bytes]:
+async def _caller_speech(lines: list[str], language: str, engine: str) -> list[bytes]:
     from bot.simulated_caller.voice import caller_speech
 
-    return [await caller_speech(line, language, WAV_RATE) for line in lines]
+    return [await caller_speech(line, language, WAV_RATE, engine=engine) for line in lines]
 
 
 async def _converse(
