@@ -15,8 +15,11 @@ from __future__ import annotations
 import secrets
 from collections.abc import Iterable
 
-CODE_ALPHABET = "ACEFHJKLMNPRTWXY34679"
-"""Letters and digits that stay distinct when read aloud over a phone line."""
+CODE_ALPHABET = "ACFHJKLMNPRTWXY34679"
+"""Letters and digits that stay distinct when read aloud over a phone line. Not B, D, G, V, Z
+(the "ee" letters most alike), O, 0, I, 1, S, 5, Q, U, 2, 8 (alike or like words), nor E: a
+letter that is nothing but a vowel merges into a T, P or C said before it ("T E" was heard as
+"T" in the audio scenarios). Codes made before E was dropped still work."""
 CODE_LENGTH = 6
 
 SOUND_ALIKE: tuple[str, ...] = (
