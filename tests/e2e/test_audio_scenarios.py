@@ -6,10 +6,11 @@ line (signed webhook, token, websocket, 8 kHz μ-law at real-time pace) to the r
 pocketsphinx hears it and the dialogue engine answers. Several calls run at once: they mostly
 wait on the bot's real-time speech.
 
-Not every scenario passes yet. On 2026-12-04 with Flite's voice, 23-24 of 27 passed at a word
-error rate of 4.6-4.8 %; with espeak-ng's formant voice, which pocketsphinx mishears far more,
-10 of 27 at 28 %. The floors below are those less a margin for calls that time differently
-under load, and they rise as recognition does.
+Not every scenario passes yet. On 2026-12-04 with Flite's voice, 21-24 of 27 passed at a word
+error rate of 4.4-4.8 %; with espeak-ng's formant voice, which pocketsphinx mishears far more,
+10 of 27 at 28 %. Which of the marginal lines (a one-word "Thursday", "two" after "for") are
+heard right varies from run to run with where the VAD cuts them, so the floors below are those
+less a margin, and they rise as recognition does.
 """
 
 import asyncio
@@ -24,7 +25,7 @@ pytestmark = pytest.mark.slow
 
 JOBS = 6
 """Calls at once: the run is bound by the bot's speech, not by the 2 cores."""
-FLOORS = {"flite": (0.75, 0.10), "espeak-ng": (0.25, 0.35)}
+FLOORS = {"flite": (0.70, 0.10), "espeak-ng": (0.25, 0.35)}
 """Per caller voice engine: the least pass rate and the most word error rate."""
 
 
