@@ -76,6 +76,8 @@ _DIGIT_HOMOPHONES = {"for": "4", "to": "2", "too": "2", "ate": "8"}
 """Words a recogniser writes for a digit spelled in a code."""
 _UPPER_CODE = re.compile(r"\b[A-Z0-9]{4,8}\b")
 _PHONE = re.compile(r"\+?\d[\d\s-]{7,}\d")
+_PHONE_HOMOPHONES = {"h": "8", "ate": "8", "for": "4", "to": "2", "too": "2", "oh": "0", "o": "0"}
+"""Words a recogniser writes for a digit of a number read out digit by digit."""
 _PARTY_PATTERNS = (
     re.compile(
         r"\b(?:for|of)\s+(?:a\s+)?(?:party\s+of\s+|group\s+of\s+)?(?P<n>\d{1,3})\b"
@@ -190,7 +192,39 @@ def _phone(words: str) -> tuple[str | None, str]:
         if number is not None:
             found = number
             words = words[: match.start()] + "_" * len(match.group(0)) + words[match.end() :]
+    if found is None:
+        return _phone_with_homophones(words)
     return found, words
+
+
+def _phone_with_homophones(words: str) -> tuple[str | None, str]:
+    """A number read digit by digit with a digit or two heard as a word: "9 h 7 6 5 for 3 2 1 0".
+
+    Only a word between two digits counts, and only if the run then makes a phone number.
+    """
+    tokens = words.split(" ")
+    start = 0
+    while start < len(tokens):
+        end, digits = start, ""
+        while end < len(tokens):
+            token = tokens[end]
+            if token.isdigit():
+                digits += token
+            elif (
+                token in _PHONE_HOMOPHONES
+                and digits
+                and end + 1 < len(tokens)
+                and tokens[end + 1].isdigit()
+            ):
+                digits += _PHONE_HOMOPHONES[token]
+            else:
+                break
+            end += 1
+        number = _e164(digits, False) if end - start >= 8 else None
+        if number is not None:
+            return number, " ".join([*tokens[:start], "_", *tokens[end:]])
+        start = max(end, start + 1)
+    return None, words
 
 
 def _e164(digits: str, plus: bool) -> str | None:

@@ -125,6 +125,10 @@ SLOTS: list[tuple[str, str | None, dict[str, Any]]] = [
     ("98110 45213", None, {"phone": "+919811045213"}),
     ("my number is +91 98110 45213", None, {"phone": "+919811045213"}),
     ("nine eight one one zero four five two one three", "phone", {"phone": "+919811045213"}),
+    # a digit the recogniser wrote as a word that sounds like it, between two digits
+    ("it's nine h seven six five for three two one zero", "phone", {"phone": "+919876543210"}),
+    ("nine eight one one oh four five to one three", None, {"phone": "+919811045213"}),
+    ("a table for 2 to 3 people", None, {"phone": None, "party_size": 3}),
     # choices
     ("the first one", "choice", {"choice": 0}),
     ("second", "choice", {"choice": 1, "date": None}),
