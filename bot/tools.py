@@ -256,9 +256,8 @@ class CallTools:
         if code:
             found = await self.bookings.find_by_code(self.business.slug, code)
             if found is None:
-                today = self._policy.local_now(self.clock()).replace(hour=0, minute=0)
                 near = await self.bookings.find_near_code(
-                    self.business.slug, code, upcoming_from=today
+                    self.business.slug, code, upcoming_from=self._start_of_today()
                 )
                 if near is not None:
                     return {
@@ -269,9 +268,8 @@ class CallTools:
                     }
             matches = [found] if found is not None else []
         elif self.caller_number is not None:
-            today = self._policy.local_now(self.clock()).replace(hour=0, minute=0)
             matches = await self.bookings.find_by_phone(
-                self.business.slug, self.caller_number, upcoming_from=today
+                self.business.slug, self.caller_number, upcoming_from=self._start_of_today()
             )
         else:
             return {"status": "need_code", "error": "The number is withheld; ask for the code."}
@@ -289,6 +287,11 @@ class CallTools:
         except (BookingRejectedError, NotFoundError) as exc:
             return {"status": "not_cancelled", "error": exc.message}
         return {**_spoken_reservation(cancelled), "status": "cancelled"}
+
+    def _start_of_today(self) -> dt.datetime:
+        """Midnight at the business: look-ups find bookings from today on."""
+        now = self._policy.local_now(self.clock())
+        return now.replace(hour=0, minute=0, second=0, microsecond=0)
 
     @property
     def _policy(self) -> Any:
