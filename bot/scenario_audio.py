@@ -60,8 +60,14 @@ class _Conversation:
         return " ".join(" ".join(self.said.get(turn, [])).split())
 
 
-async def run_audio(scenario: Scenario, settings: Settings, database_url: str) -> ScenarioRun:
-    """Audio mode: play the scenario as a phone call on this machine (see the module)."""
+async def run_audio(
+    scenario: Scenario, settings: Settings, database_url: str, caller_voice: str = "auto"
+) -> ScenarioRun:
+    """Audio mode: play the scenario as a phone call on this machine (see the module).
+
+    ``caller_voice`` is the engine the caller's lines are spoken with
+    (:data:`bot.simulated_caller.voice.ENGINES`).
+    """
     from bot.config import BusinessDirectory
     from bot.local_phone import LocalPhone, conversation_observer
     from bot.scenario_checks import ScenarioRun, ToolCall
@@ -75,7 +81,7 @@ async def run_audio(scenario: Scenario, settings: Settings, database_url: str) -
         conversation.tools.append(ToolCall.from_event(name, data, conversation.turn))
 
     speech = {
-        index: await caller_speech(turn.say, "en", 8000)
+        index: await caller_speech(turn.say, "en", 8000, engine=caller_voice)
         for index, turn in enumerate(spec.turns)
         if turn.say is not None
     }

@@ -46,6 +46,8 @@ from bot.scenario_checks import (
     percentile,
 )
 from bot.scenario_spec import Scenario, ScenarioError, Turn, load_scenarios
+from bot.simulated_caller.voice import ENGINES, CallerVoiceError
+from bot.simulated_caller.voice import caller_voice as chosen_caller_voice
 
 if TYPE_CHECKING:
     from sqlalchemy import Connection
@@ -103,6 +105,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="run N scenarios at once (audio mode waits on the bot's speech: try 4)",
     )
     parser.add_argument(
+        "--caller-voice",
+        choices=ENGINES,
+        default="auto",
+        help="audio mode: the caller's speech engine (default: Flite when installed, "
+        "else espeak-ng)",
+    )
+    parser.add_argument(
         "-v",
         "--verbose",
         action="store_true",
@@ -126,10 +135,18 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     if args.jobs < 1:
         print("error: --jobs must be at least 1", file=sys.stderr)
         return USAGE_ERROR
+    if "audio" in modes:
+        try:
+            chosen_caller_voice("en", args.caller_voice)
+        except CallerVoiceError as exc:
+            print(f"error: --caller-voice: {exc}", file=sys.stderr)
+            return USAGE_ERROR
     if settings.log_level == "INFO":
         configure_logging("WARNING")  # the results, not the pipeline's chatter
     report = Report(sys.stdout, verbose=args.verbose, as_json=args.json)
-    results = asyncio.run(run_scenarios(chosen, modes, settings, report.result, args.jobs))
+    results = asyncio.run(
+        run_scenarios(chosen, modes, settings, report.result, args.jobs, args.caller_voice)
+    )
     return report.finish(results, modes, args.min_pass_rate)
 
 
@@ -196,17 +213,19 @@ async def run_scenarios(
     settings: Settings,
     on_result: Callable[[ScenarioResult], None] = lambda _result: None,
     jobs: int = 1,
+    caller_voice: str = "auto",
 ) -> list[ScenarioResult]:
     """Run each scenario in each of ``modes`` it is written for, ``jobs`` at a time.
 
     Each run has its own database (and, in audio mode, its own server), so runs do not meet.
     Results come, and ``on_result`` hears of them, in the order of ``modes`` and ``scenarios``.
+    Audio mode speaks with the ``caller_voice`` engine (:data:`bot.simulated_caller.voice.ENGINES`).
     """
     slots = asyncio.Semaphore(max(1, jobs))
 
     async def run_one(scenario: Scenario, mode: str) -> ScenarioResult:
         async with slots:
-            return await run_scenario(scenario, mode, settings)
+            return await run_scenario(scenario, mode, settings, caller_voice)
 
     runs = [
         asyncio.ensure_future(run_one(scenario, mode))
@@ -226,7 +245,9 @@ async def run_scenarios(
     return results
 
 
-async def run_scenario(scenario: Scenario, mode: str, settings: Settings) -> ScenarioResult:
+async def run_scenario(
+    scenario: Scenario, mode: str, settings: Settings, caller_voice: str = "auto"
+) -> ScenarioResult:
     """Run one scenario in ``mode`` on a fresh database, and judge it."""
     started = time.monotonic()
     result = ScenarioResult(scenario, mode)
@@ -235,7 +256,10 @@ async def run_scenario(scenario: Scenario, mode: str, settings: Settings) -> Sce
         try:
             async with opened_store(url) as database:
                 await seed_store(scenario, database)
-                result.run = await MODES[mode](scenario, settings, url)
+                if mode == "audio":
+                    result.run = await run_audio(scenario, settings, url, caller_voice)
+                else:
+                    result.run = await MODES[mode](scenario, settings, url)
                 result.stored = await stored_reservations(database, scenario.business.slug)
         except SeedError as exc:
             result.error = str(exc)

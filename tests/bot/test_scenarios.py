@@ -365,3 +365,27 @@ def test_a_lookup_of_a_misheard_code_matches_as_the_code_it_found():
     assert near.resolved_arguments == {"code": "HX7K3P"}
     assert not tool_matches(check, exact_miss)
     assert not tool_matches(check, other)
+
+
+def test_a_caller_voice_that_is_not_installed_is_a_usage_error(tmp_path, capsys, monkeypatch):
+    from bot.simulated_caller import voice
+
+    monkeypatch.setattr(voice, "flite_program", lambda: None)
+    scenario = write(tmp_path, "one")
+    status, _, err = command(capsys, scenario, "--mode", "audio", "--caller-voice", "flite")
+    assert status == 2 and "--caller-voice: Flite is not installed" in err
+
+
+def test_audio_mode_speaks_with_the_caller_voice_asked_for(monkeypatch):
+    import bot.scenarios
+
+    voices: list[str] = []
+
+    async def fake_audio(scenario, settings, url, caller_voice="auto"):
+        voices.append(caller_voice)
+        raise RuntimeError("not played")
+
+    monkeypatch.setattr(bot.scenarios, "run_audio", fake_audio)
+    english = next(s for s in SHIPPED if "audio" in s.spec.run_modes)
+    result = asyncio.run(run_scenario(english, "audio", SETTINGS, "espeak"))
+    assert voices == ["espeak"] and result.error == "RuntimeError: not played"
