@@ -60,8 +60,9 @@ DEFAULT_PATH = Path("scenarios")
 USAGE_ERROR = 2
 """Exit status for invalid scenario files or options."""
 
-ModeRunner = Callable[[Scenario, Settings, str], Awaitable[ScenarioRun]]
-"""Plays a scenario to the bot: ``(scenario, settings, database_url) -> ScenarioRun``.
+ModeRunner = Callable[[Scenario, Settings, str, str], Awaitable[ScenarioRun]]
+"""Plays a scenario to the bot: ``(scenario, settings, database_url, caller_voice) ->
+ScenarioRun``; ``caller_voice`` is the engine spoken lines are synthesised with.
 
 The database is migrated and seeded already; the mode opens it (or hands its URL to a
 server) and must leave it holding whatever the call booked or cancelled.
@@ -256,10 +257,7 @@ async def run_scenario(
         try:
             async with opened_store(url) as database:
                 await seed_store(scenario, database)
-                if mode == "audio":
-                    result.run = await run_audio(scenario, settings, url, caller_voice)
-                else:
-                    result.run = await MODES[mode](scenario, settings, url)
+                result.run = await MODES[mode](scenario, settings, url, caller_voice)
                 result.stored = await stored_reservations(database, scenario.business.slug)
         except SeedError as exc:
             result.error = str(exc)
@@ -360,8 +358,13 @@ async def stored_reservations(database: Database, business_id: str) -> list[Stor
     ]
 
 
-async def run_text(scenario: Scenario, settings: Settings, database_url: str) -> ScenarioRun:
-    """Text mode: each line is typed into the phone call's pipeline (``bot.text_call``)."""
+async def run_text(
+    scenario: Scenario, settings: Settings, database_url: str, caller_voice: str = "auto"
+) -> ScenarioRun:
+    """Text mode: each line is typed into the phone call's pipeline (``bot.text_call``).
+
+    Typed lines are not spoken, so ``caller_voice`` plays no part.
+    """
     from bot.conversation import known_caller
     from bot.text_call import TextCall
     from store.booking import Bookings

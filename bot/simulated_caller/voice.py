@@ -34,6 +34,9 @@ ENGINES = ("auto", "flite", "espeak")
 """``auto``: Flite for English when installed, else espeak-ng."""
 
 
+NO_FLITE = "Flite is not installed: apt-get install flite"
+
+
 class CallerVoiceError(RuntimeError):
     """The caller's voice could not speak (Flite missing when asked for, or failing)."""
 
@@ -73,7 +76,7 @@ def caller_voice(language: str = "en", engine: str = "auto") -> CallerVoice:
         if base != "en":
             raise ValueError(f"Flite speaks English only, not {language!r}")
         if flite_program() is None:
-            raise CallerVoiceError("Flite is not installed: apt-get install flite")
+            raise CallerVoiceError(NO_FLITE)
     if engine == "flite" or (engine == "auto" and base == "en" and flite_program() is not None):
         return CallerVoice("flite", FLITE_VOICE)
     if base not in CALLER_VOICES:
@@ -102,7 +105,7 @@ async def _flite(text: str, voice: str) -> tuple[bytes, int]:
     """Run Flite on ``text``; its PCM and sample rate."""
     program = flite_program()
     if program is None:
-        raise CallerVoiceError("Flite is not installed: apt-get install flite")
+        raise CallerVoiceError(NO_FLITE)
     handle, name = tempfile.mkstemp(suffix=".wav", prefix="caller-")
     os.close(handle)
     path = Path(name)

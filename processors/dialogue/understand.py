@@ -76,8 +76,9 @@ _DIGIT_HOMOPHONES = {"for": "4", "to": "2", "too": "2", "ate": "8"}
 """Words a recogniser writes for a digit spelled in a code."""
 _UPPER_CODE = re.compile(r"\b[A-Z0-9]{4,8}\b")
 _PHONE = re.compile(r"\+?\d[\d\s-]{7,}\d")
-_PHONE_HOMOPHONES = {"h": "8", "ate": "8", "for": "4", "to": "2", "too": "2", "oh": "0", "o": "0"}
-"""Words a recogniser writes for a digit of a number read out digit by digit."""
+_PHONE_HOMOPHONES = {**_DIGIT_HOMOPHONES, "h": "8", "oh": "0", "o": "0"}
+"""Words a recogniser writes for a digit of a number read out digit by digit (in a code, "h"
+and "o" are letters)."""
 _PARTY_PATTERNS = (
     re.compile(
         r"\b(?:for|of)\s+(?:a\s+)?(?:party\s+of\s+|group\s+of\s+)?(?P<n>\d{1,3})\b"

@@ -385,7 +385,7 @@ def test_audio_mode_speaks_with_the_caller_voice_asked_for(monkeypatch):
         voices.append(caller_voice)
         raise RuntimeError("not played")
 
-    monkeypatch.setattr(bot.scenarios, "run_audio", fake_audio)
+    monkeypatch.setitem(bot.scenarios.MODES, "audio", fake_audio)
     english = next(s for s in SHIPPED if "audio" in s.spec.run_modes)
     result = asyncio.run(run_scenario(english, "audio", SETTINGS, "espeak"))
     assert voices == ["espeak"] and result.error == "RuntimeError: not played"
